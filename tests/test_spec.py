@@ -1,0 +1,26 @@
+"""The WebAssembly core spec tests (Wasm 2.0, without SIMD): one test per `.wast` script.
+
+A test fails if any command of its script fails; the failure message lists the counts and the
+first failures. `python -m tests.spec FILE` prints the same summary outside pytest.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = str(Path(__file__).resolve().parents[1])
+if REPO_ROOT not in sys.path:  # plain `pytest` puts only tests/ on the path, not the repo root
+    sys.path.insert(0, REPO_ROOT)
+
+from tests.spec import wast  # noqa: E402
+from tests.spec.runner import format_result, run_file  # noqa: E402
+
+
+@pytest.mark.parametrize("path", wast.core_files(), ids=lambda path: path.stem)
+def test_spec(path: Path) -> None:
+    result = run_file(path)
+    if result.failed:
+        pytest.fail(format_result(result, max_failures=20, width=600), pytrace=False)
