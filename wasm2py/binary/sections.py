@@ -235,7 +235,7 @@ def read_section(section_id: int, r: Reader, module: Module) -> None:
     elif section_id == CODE:
         has_data_count = module.data_count is not None
         module.codes = r.vec(lambda c: read_code(c, has_data_count))
-    else:
+    else:  # 11: SECTION_ORDER admits no other id
         module.datas = r.vec(read_data)
 
 
