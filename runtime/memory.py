@@ -1,0 +1,102 @@
+"""Linear memory: a bytearray that grows in place, so generated code may keep a reference to it."""
+
+from __future__ import annotations
+
+from .traps import OUT_OF_BOUNDS_MEMORY, Trap
+
+PAGE_SIZE = 65536
+MAX_PAGES = 65536
+
+
+class Count(int):
+    """A count that reads both as an int (`mem.size`) and as a call (`mem.size()`)."""
+
+    def __call__(self) -> int:
+        return int(self)
+
+
+class Memory:
+    """A Wasm linear memory of `minimum` pages, growable up to `maximum` pages."""
+
+    def __init__(self, minimum: int, maximum: int | None = None):
+        if minimum > MAX_PAGES or (maximum is not None and maximum < minimum):
+            raise ValueError("invalid memory limits")
+        self.minimum = minimum
+        self.maximum = maximum
+        self.pages = minimum
+        self.data = bytearray(minimum * PAGE_SIZE)
+
+    @property
+    def size(self) -> Count:
+        """The current size in pages."""
+        return Count(self.pages)
+
+    @property
+    def buffer(self) -> bytearray:
+        return self.data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def grow(self, delta: int) -> int:
+        """Add `delta` pages; return the old size in pages, or -1 if the memory cannot grow."""
+        old = self.pages
+        new = old + delta
+        limit = MAX_PAGES if self.maximum is None else self.maximum
+        if delta < 0 or new > limit:
+            return -1
+        if delta:
+            try:
+                self.data.extend(bytes(delta * PAGE_SIZE))
+            except MemoryError:
+                return -1
+            self.pages = new
+        return old
+
+    def grow_raw(self, delta: int) -> int:
+        """memory.grow as generated code sees it: failure is 0xFFFFFFFF."""
+        return self.grow(delta) & 0xFFFFFFFF
+
+    def read(self, addr: int, n: int) -> bytes:
+        """`n` bytes from `addr`; raises Trap if any is out of bounds."""
+        if addr < 0 or n < 0 or addr + n > len(self.data):
+            raise Trap(OUT_OF_BOUNDS_MEMORY)
+        return bytes(self.data[addr : addr + n])
+
+    def write(self, addr: int, data: bytes) -> None:
+        """Copy `data` to `addr`; raises Trap (writing nothing) if any byte is out of bounds."""
+        if addr < 0 or addr + len(data) > len(self.data):
+            raise Trap(OUT_OF_BOUNDS_MEMORY)
+        self.data[addr : addr + len(data)] = data
+
+    def matches(self, minimum: int, maximum: int | None) -> bool:
+        """Whether this memory can be imported where `minimum`/`maximum` are required."""
+        if self.pages < minimum:
+            return False
+        if maximum is None:
+            return True
+        return self.maximum is not None and self.maximum <= maximum
+
+    def __repr__(self) -> str:
+        return f"<Memory {self.pages} pages, max {self.maximum}>"
+
+
+# Bulk memory operations: every bound is checked before the first byte is written.
+
+
+def memory_init(memory: Memory, segment: bytes, dst: int, src: int, n: int) -> None:
+    if src + n > len(segment) or dst + n > len(memory.data):
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    memory.data[dst : dst + n] = segment[src : src + n]
+
+
+def memory_copy(dst_memory: Memory, src_memory: Memory, dst: int, src: int, n: int) -> None:
+    if src + n > len(src_memory.data) or dst + n > len(dst_memory.data):
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    dst_memory.data[dst : dst + n] = src_memory.data[src : src + n]
+
+
+def memory_fill(memory: Memory, dst: int, value: int, n: int) -> None:
+    if dst + n > len(memory.data):
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    memory.data[dst : dst + n] = bytes((value & 0xFF,)) * n

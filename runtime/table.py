@@ -1,0 +1,113 @@
+"""Tables: lists of references that grow in place, so generated code may keep the list."""
+
+from __future__ import annotations
+
+from .memory import Count
+from .traps import (
+    INDIRECT_CALL_MISMATCH,
+    OUT_OF_BOUNDS_TABLE,
+    UNDEFINED_ELEMENT,
+    UNINITIALIZED_ELEMENT,
+    Trap,
+)
+
+MAX_ELEMENTS = 0xFFFFFFFF
+# Growing past this many entries is refused (returns -1) instead of exhausting host memory.
+GROW_LIMIT = 10_000_000
+
+
+class Table:
+    """A Wasm table of `element` references ("funcref" or "externref")."""
+
+    def __init__(self, element: str, minimum: int, maximum: int | None = None, init=None):
+        if element not in ("funcref", "externref"):
+            raise ValueError(f"unknown table element type {element!r}")
+        if maximum is not None and maximum < minimum:
+            raise ValueError("invalid table limits")
+        self.element = element
+        self.minimum = minimum
+        self.maximum = maximum
+        self.elements: list = [init] * minimum
+
+    @property
+    def size(self) -> Count:
+        return Count(len(self.elements))
+
+    def get(self, index: int):
+        if not 0 <= index < len(self.elements):
+            raise Trap(OUT_OF_BOUNDS_TABLE)
+        return self.elements[index]
+
+    def set(self, index: int, value) -> None:
+        if not 0 <= index < len(self.elements):
+            raise Trap(OUT_OF_BOUNDS_TABLE)
+        self.elements[index] = value
+
+    def grow(self, delta: int, init=None) -> int:
+        """Add `delta` entries set to `init`; return the old size, or -1 if it cannot grow."""
+        old = len(self.elements)
+        limit = MAX_ELEMENTS if self.maximum is None else self.maximum
+        if delta < 0 or old + delta > min(limit, GROW_LIMIT):
+            return -1
+        self.elements.extend([init] * delta)
+        return old
+
+    def matches(self, element: str, minimum: int, maximum: int | None) -> bool:
+        """Whether this table can be imported where this type is required."""
+        if element != self.element or len(self.elements) < minimum:
+            return False
+        if maximum is None:
+            return True
+        return self.maximum is not None and self.maximum <= maximum
+
+    def __repr__(self) -> str:
+        return f"<Table {self.element} {len(self.elements)}, max {self.maximum}>"
+
+
+# Table instructions as generated code calls them: indices and counts are unsigned i32s.
+
+
+def func_at(elements: list, index: int, sig: str):
+    """The raw function `call_indirect` calls, after the spec's three checks."""
+    if index >= len(elements):
+        raise Trap(UNDEFINED_ELEMENT)
+    func = elements[index]
+    if func is None:
+        raise Trap(UNINITIALIZED_ELEMENT)
+    if func.sig != sig:
+        raise Trap(INDIRECT_CALL_MISMATCH)
+    return func.raw
+
+
+def table_get(elements: list, index: int):
+    if index >= len(elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    return elements[index]
+
+
+def table_set(elements: list, index: int, value) -> None:
+    if index >= len(elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    elements[index] = value
+
+
+def table_grow(table: Table, value, delta: int) -> int:
+    return table.grow(delta, value) & 0xFFFFFFFF
+
+
+def table_fill(elements: list, index: int, value, n: int) -> None:
+    if index + n > len(elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    elements[index : index + n] = [value] * n
+
+
+def table_copy(dst_elements: list, src_elements: list, dst: int, src: int, n: int) -> None:
+    if src + n > len(src_elements) or dst + n > len(dst_elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    dst_elements[dst : dst + n] = src_elements[src : src + n]
+
+
+def table_init(elements: list, segment, dst: int, src: int, n: int) -> None:
+    if src + n > len(segment) or dst + n > len(elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    elements[dst : dst + n] = segment[src : src + n]

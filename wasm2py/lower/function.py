@@ -1,0 +1,517 @@
+"""Lower one function body to a Python `def`: the loop over instructions, and control flow.
+
+Each instruction family has a handler `lower_<family>(fl, instr)`; this module holds the loop,
+the control handlers (block, loop, if, else, end, br, br_if, br_table, return) and both
+control-flow strategies described in control.py. Handlers assume a validated body.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..module import Code, Instr
+from ..types import FuncType
+from . import memory, tables, variables
+from .control import Analysis, Frame, analyze
+from .env import Env
+from .numeric import lower_numeric
+from .stack import Entry, ValueStack, assign, name, store
+
+BR = "_br"  # structured: the id of the frame a branch across several loops is heading for
+PC = "_pc"  # flat: the basic block to run next
+
+
+def _int(value: int) -> ast.Constant:
+    return ast.Constant(value)
+
+
+def _compare(left: ast.expr, op: ast.cmpop, right: ast.expr) -> ast.Compare:
+    return ast.Compare(left=left, ops=[op], comparators=[right])
+
+
+class FunctionLowerer:
+    """Translates one function body; `lower()` returns the `ast.FunctionDef`."""
+
+    def __init__(self, env: Env, index: int, code: Code, ftype: FuncType, flat: bool | None):
+        self.env = env
+        self.index = index
+        self.code = code
+        self.ftype = ftype
+        self.analysis: Analysis = analyze(code.body)
+        self.flat = self.analysis.needs_flat if flat is None else flat
+        self.temps = 0
+        self.stack = ValueStack(self.new_temp)
+        self.frames: list[Frame] = []
+        self.dead = False
+        self.uses_br = False
+        self.written_globals: set[int] = set()
+        self.next_id = 0
+        self.blocks: list[tuple[int, list[ast.stmt]]] = []  # flat: (label, statements)
+
+    # -- small utilities ------------------------------------------------------------------
+    def new_temp(self) -> str:
+        self.temps += 1
+        return f"t{self.temps}"
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    @property
+    def out(self) -> list[ast.stmt]:
+        return self.stack.out
+
+    @out.setter
+    def out(self, statements: list[ast.stmt]) -> None:
+        self.stack.out = statements
+
+    def emit(self, statement: ast.stmt) -> None:
+        self.stack.out.append(statement)
+
+    def emit_expr(self, expr: ast.expr) -> None:
+        self.emit(ast.Expr(value=expr))
+
+    def to_temp(self, entry: Entry) -> Entry:
+        if entry.trivial:
+            return entry
+        temp = self.new_temp()
+        self.emit(assign([temp], [entry.expr]))
+        return Entry(name(temp))
+
+    def pop_for_effect(self, n: int) -> list[Entry]:
+        """Operands of an instruction with effects, after everything impure below them ran."""
+        operands = self.stack.shallow(self.stack.popn(n))
+        self.stack.before_effect()
+        return operands
+
+    def push_effect(self, expr: ast.expr) -> None:
+        self.stack.push(Entry(expr, pure=False, depth=1))
+
+    # -- the loop -------------------------------------------------------------------------
+    def lower(self) -> ast.FunctionDef:
+        body = self.code.body
+        func = Frame("func", 0, (), self.ftype.results, 0, False, end_index=len(body) - 1)
+        self.frames.append(func)
+        self.root: list[ast.stmt] = []
+        self.out = self.root
+        if self.flat:
+            self.start_block(self.new_id())
+        i = 0
+        while i < len(body):
+            ins = body[i]
+            LOWER[ins.op.family](self, ins, i)
+            if self.dead and ins.op.family not in ("end", "else") and self.frames:
+                i = self.skip_dead(i)
+            else:
+                i += 1
+        return self.finish()
+
+    def skip_dead(self, i: int) -> int:
+        """Index of the next instruction that can be live: the current frame's else or end."""
+        frame = self.frames[-1]
+        if frame.kind == "if" and not frame.has_else and frame.else_index is not None:
+            if i < frame.else_index:
+                return frame.else_index
+        return frame.end_index
+
+    def finish(self) -> ast.FunctionDef:
+        n_params = len(self.ftype.params)
+        prologue: list[ast.stmt] = []
+        if self.written_globals:
+            ids = sorted(self.written_globals)
+            prologue.append(ast.Nonlocal(names=[f"g{g}" for g in ids]))
+        local_types = self.code.local_types
+        zero = {"i32": 0, "i64": 0, "f32": 0.0, "f64": 0.0}
+        for k, t in enumerate(local_types):
+            prologue.append(assign([f"l{n_params + k}"], [ast.Constant(zero.get(t))]))
+        if self.flat:
+            prologue.append(assign([PC], [_int(self.blocks[0][0])]))
+            body = prologue + [ast.While(test=ast.Constant(True), body=self.dispatch(self.blocks), orelse=[])]
+        else:
+            if self.uses_br:
+                prologue.append(assign([BR], [_int(0)]))
+            body = prologue + (self.root or [ast.Pass()])
+        args = ast.arguments(
+            posonlyargs=[],
+            args=[ast.arg(arg=f"l{k}") for k in range(n_params)],
+            kwonlyargs=[],
+            kw_defaults=[],
+            defaults=[],
+        )
+        return ast.FunctionDef(
+            name=f"f{self.index}", args=args, body=body, decorator_list=[], returns=None, lineno=0
+        )
+
+    # -- flat strategy: basic blocks ------------------------------------------------------
+    def start_block(self, label: int) -> None:
+        statements: list[ast.stmt] = []
+        self.blocks.append((label, statements))
+        self.out = statements
+
+    def dispatch(self, blocks: list[tuple[int, list[ast.stmt]]]) -> list[ast.stmt]:
+        """A balanced `if _pc < k` tree over the basic blocks, sorted by label."""
+        blocks = sorted(blocks, key=lambda b: b[0])
+
+        def tree(lo: int, hi: int) -> list[ast.stmt]:
+            if hi - lo == 1:
+                return blocks[lo][1] or [ast.Pass()]
+            mid = (lo + hi) // 2
+            test = _compare(name(PC), ast.Lt(), _int(blocks[mid][0]))
+            return [ast.If(test=test, body=tree(lo, mid), orelse=tree(mid, hi))]
+
+        return tree(0, len(blocks))
+
+    def goto(self, label: int) -> None:
+        self.emit(assign([PC], [_int(label)]))
+        self.emit(ast.Continue())
+
+    # -- branches -------------------------------------------------------------------------
+    def innermost_loop(self, below: int | None = None) -> Frame | None:
+        frames = self.frames if below is None else self.frames[:below]
+        for f in reversed(frames):
+            if f.py_loop:
+                return f
+        return None
+
+    def jump(self, target: Frame) -> None:
+        """Transfer control to `target` (its values already assigned)."""
+        target.reached = True
+        if target.kind == "func":
+            self.emit_return([])
+            return
+        if self.flat:
+            self.goto(target.head_label if target.kind == "loop" else target.end_label)
+            return
+        inner = self.innermost_loop()
+        if inner is target:
+            self.emit(ast.Continue() if target.kind == "loop" else ast.Break())
+            return
+        self.uses_br = True
+        if target.kind != "loop":
+            target.arrivals = True
+        for f in reversed(self.frames):
+            if f is target:
+                break
+            if f.py_loop:
+                f.escapes.add(target.id)
+        self.emit(assign([BR], [_int(target.id)]))
+        self.emit(ast.Break())
+
+    def branch_values(self, target: Frame) -> list[ast.expr]:
+        return [e.expr for e in self.stack.peekn(len(target.branch_types))]
+
+    def emit_branch(self, target: Frame) -> None:
+        """Assign the values `target` receives, then jump there."""
+        if target.kind == "func":
+            self.emit_return(self.branch_values(target))
+            target.reached = True
+            return
+        values = self.branch_values(target)
+        if values:
+            variables = target.param_vars if target.kind == "loop" else target.result_vars
+            self.emit(assign(variables, values))
+        self.jump(target)
+
+    def emit_return(self, values: list[ast.expr]) -> None:
+        if not values:
+            self.emit(ast.Return(value=None))
+        elif len(values) == 1:
+            self.emit(ast.Return(value=values[0]))
+        else:
+            self.emit(ast.Return(value=ast.Tuple(elts=values, ctx=ast.Load())))
+
+    def prepare_branch(self, n_values: int, condition: Entry | None) -> Entry | None:
+        """Evaluate what must run before a conditional branch; return the condition."""
+        self.stack.before_effect()
+        self.stack.spill_all(len(self.stack) - n_values)
+        return condition
+
+    # -- control handlers -----------------------------------------------------------------
+    def open_frame(self, kind: str, ins: Instr, i: int) -> Frame:
+        params, results = self.env.block_type(ins.imm)
+        shape = self.analysis.shapes[i]
+        frame = Frame(
+            kind,
+            self.new_id(),
+            params,
+            results,
+            len(self.stack) - len(params),
+            shape.targeted,
+            end_index=shape.end,
+        )
+        frame.else_index = shape.else_
+        frame.outer = self.out
+        if results and (shape.targeted or kind == "if"):
+            frame.result_vars = [f"r{frame.id}_{k}" for k in range(len(results))]
+        return frame
+
+    def open_py_loop(self, frame: Frame) -> None:
+        loop = ast.While(test=ast.Constant(True), body=[], orelse=[])
+        self.emit(loop)
+        frame.loop_node = loop
+        frame.py_loop = True
+        self.out = loop.body
+
+    def lower_block(self, ins: Instr, i: int) -> None:
+        self.stack.spill_all()
+        frame = self.open_frame("block", ins, i)
+        if frame.targeted:
+            if self.flat:
+                frame.end_label = self.new_id()
+            else:
+                self.open_py_loop(frame)
+        self.frames.append(frame)
+
+    def lower_loop(self, ins: Instr, i: int) -> None:
+        self.stack.spill_all()
+        frame = self.open_frame("loop", ins, i)
+        if frame.targeted:
+            n = len(frame.params)
+            if n:
+                frame.param_vars = [f"p{frame.id}_{k}" for k in range(n)]
+                values = self.stack.popn(n)
+                self.emit(assign(frame.param_vars, [e.expr for e in values]))
+                for v in frame.param_vars:
+                    self.stack.push(Entry(name(v)))
+            if self.flat:
+                frame.head_label = self.new_id()
+                self.goto(frame.head_label)
+                self.start_block(frame.head_label)
+            else:
+                self.open_py_loop(frame)
+        self.frames.append(frame)
+
+    def lower_if(self, ins: Instr, i: int) -> None:
+        condition = self.stack.pop()
+        self.stack.before_effect()
+        self.stack.spill_all()
+        frame = self.open_frame("if", ins, i)
+        frame.if_params = self.stack.peekn(len(frame.params))
+        if self.flat:
+            frame.else_label, frame.end_label = self.new_id(), self.new_id()
+            skip = ast.If(
+                test=ast.UnaryOp(op=ast.Not(), operand=condition.expr), body=[], orelse=[]
+            )
+            self.emit(skip)
+            saved = self.out
+            self.out = skip.body
+            self.goto(frame.else_label)
+            self.out = saved
+        else:
+            if frame.targeted:
+                self.open_py_loop(frame)
+            node = ast.If(test=condition.expr, body=[], orelse=[])
+            self.emit(node)
+            frame.if_node = node
+            self.out = node.body
+        self.frames.append(frame)
+
+    def fall_through(self, frame: Frame) -> None:
+        """At the end of a live arm: hand the results to the frame's variables."""
+        if frame.result_vars:
+            values = self.stack.popn(len(frame.results))
+            self.emit(assign(frame.result_vars, [e.expr for e in values]))
+        if self.flat and frame.end_label >= 0:
+            self.goto(frame.end_label)
+
+    def lower_else(self, ins: Instr, i: int) -> None:
+        frame = self.frames[-1]
+        frame.then_live = not self.dead
+        if not self.dead:
+            self.stack.before_effect()
+            self.fall_through(frame)
+        self.stack.truncate(frame.height)
+        for e in frame.if_params:
+            self.stack.push(e)
+        self.dead = False
+        frame.has_else = True
+        if self.flat:
+            self.start_block(frame.else_label)
+        else:
+            self.out = frame.if_node.orelse
+
+    def lower_end(self, ins: Instr, i: int) -> None:
+        frame = self.frames.pop()
+        if frame.kind == "func":
+            if not self.dead:
+                self.stack.before_effect()
+                self.emit_return([e.expr for e in self.stack.popn(len(frame.results))])
+            return
+        live = not self.dead
+        if live:
+            self.stack.before_effect()
+            self.fall_through(frame)
+        if frame.kind == "if":
+            live = live or frame.then_live or not frame.has_else
+            if not frame.has_else:
+                self.implicit_else(frame)
+        live = live or (frame.reached and frame.kind != "loop")
+        if self.flat:
+            if frame.end_label >= 0 and live:
+                self.start_block(frame.end_label)
+            elif not live:
+                self.out = []  # nothing can run after this construct
+        else:
+            if frame.py_loop:
+                frame.loop_node.body.append(ast.Break())
+            self.out = frame.outer
+            if frame.py_loop:
+                self.after_loop(frame)
+        self.stack.truncate(frame.height + (0 if frame.result_vars else len(frame.results)))
+        if frame.result_vars:
+            self.stack.truncate(frame.height)
+            for v in frame.result_vars:
+                self.stack.push(Entry(name(v)))
+        self.dead = not live
+
+    def implicit_else(self, frame: Frame) -> None:
+        """An `if` without `else` passes its params through as results when false."""
+        if self.flat:
+            self.start_block(frame.else_label)
+            if frame.result_vars:
+                self.emit(assign(frame.result_vars, [e.expr for e in frame.if_params]))
+            self.goto(frame.end_label)
+        elif frame.result_vars:
+            frame.if_node.orelse = [assign(frame.result_vars, [e.expr for e in frame.if_params])]
+
+    def after_loop(self, frame: Frame) -> None:
+        """After a `while True:`, pass on or settle a branch that crossed it through `_br`."""
+        outer = self.innermost_loop()
+        propagate: list[ast.stmt] = []
+        if frame.escapes:
+            if outer is not None and outer.kind == "loop" and outer.id in frame.escapes:
+                propagate = [
+                    ast.If(
+                        test=_compare(name(BR), ast.Eq(), _int(outer.id)),
+                        body=[assign([BR], [_int(0)]), ast.Continue()],
+                        orelse=[ast.Break()],
+                    )
+                ]
+            else:
+                propagate = [ast.Break()]
+        if frame.arrivals and not propagate:
+            self.emit(assign([BR], [_int(0)]))
+        elif frame.arrivals:
+            self.emit(
+                ast.If(
+                    test=_compare(name(BR), ast.Eq(), _int(frame.id)),
+                    body=[assign([BR], [_int(0)])],
+                    orelse=[ast.If(test=name(BR), body=propagate, orelse=[])],
+                )
+            )
+        elif propagate:
+            self.emit(ast.If(test=name(BR), body=propagate, orelse=[]))
+
+    def lower_br(self, ins: Instr, i: int) -> None:
+        target = self.frames[-1 - ins.imm]
+        self.stack.before_effect()
+        self.emit_branch(target)
+        self.dead = True
+
+    def lower_br_if(self, ins: Instr, i: int) -> None:
+        target = self.frames[-1 - ins.imm]
+        condition = self.stack.pop()
+        self.prepare_branch(len(target.branch_types), condition)
+        node = ast.If(test=condition.expr, body=[], orelse=[])
+        self.emit(node)
+        saved = self.out
+        self.out = node.body
+        self.emit_branch(target)
+        self.out = saved
+
+    def lower_br_table(self, ins: Instr, i: int) -> None:
+        labels, default = ins.imm
+        index = self.stack.pop()
+        n_values = len(self.frames[-1 - default].branch_types)
+        self.prepare_branch(n_values, index)
+        index = self.to_temp(index)
+        # Runs of equal targets become ranges: [(first index, label depth), ...]
+        ranges: list[tuple[int, int]] = []
+        for k, label in enumerate(labels):
+            if not ranges or ranges[-1][1] != label:
+                ranges.append((k, label))
+        if not ranges or ranges[-1][1] != default:
+            ranges.append((len(labels), default))
+
+        def tree(lo: int, hi: int) -> list[ast.stmt]:
+            if hi - lo == 1:
+                saved = self.out
+                self.out = []
+                self.emit_branch(self.frames[-1 - ranges[lo][1]])
+                statements, self.out = self.out, saved
+                return statements
+            mid = (lo + hi) // 2
+            test = _compare(index.expr, ast.Lt(), _int(ranges[mid][0]))
+            return [ast.If(test=test, body=tree(lo, mid), orelse=tree(mid, hi))]
+
+        for statement in tree(0, len(ranges)):
+            self.emit(statement)
+        self.dead = True
+
+    def lower_return(self, ins: Instr, i: int) -> None:
+        self.stack.before_effect()
+        self.emit_branch(self.frames[0])
+        self.dead = True
+
+    def lower_unreachable(self, ins: Instr, i: int) -> None:
+        self.stack.before_effect()
+        self.emit(ast.Raise(exc=ast.Call(func=name("Trap"), args=[name("UNREACHABLE")], keywords=[]), cause=None))
+        self.dead = True
+
+    def lower_nop(self, ins: Instr, i: int) -> None:
+        pass
+
+
+def _bind(handler):
+    """Adapt a family handler `(fl, instr)` to the loop's `(fl, instr, index)` call."""
+    return lambda fl, ins, i: handler(fl, ins)
+
+
+LOWER = {
+    "block": FunctionLowerer.lower_block,
+    "loop": FunctionLowerer.lower_loop,
+    "if": FunctionLowerer.lower_if,
+    "else": FunctionLowerer.lower_else,
+    "end": FunctionLowerer.lower_end,
+    "br": FunctionLowerer.lower_br,
+    "br_if": FunctionLowerer.lower_br_if,
+    "br_table": FunctionLowerer.lower_br_table,
+    "return": FunctionLowerer.lower_return,
+    "unreachable": FunctionLowerer.lower_unreachable,
+    "nop": FunctionLowerer.lower_nop,
+    "numeric": _bind(lower_numeric),
+    "const": _bind(variables.lower_const),
+    "local.get": _bind(variables.lower_local_get),
+    "local.set": _bind(variables.lower_local_set),
+    "local.tee": _bind(variables.lower_local_tee),
+    "global.get": _bind(variables.lower_global_get),
+    "global.set": _bind(variables.lower_global_set),
+    "drop": _bind(variables.lower_drop),
+    "select": _bind(variables.lower_select),
+    "ref.null": _bind(variables.lower_ref_null),
+    "ref.is_null": _bind(variables.lower_ref_is_null),
+    "ref.func": _bind(variables.lower_ref_func),
+    "call": _bind(variables.lower_call),
+    "call_indirect": _bind(variables.lower_call_indirect),
+    "load": _bind(memory.lower_load),
+    "store": _bind(memory.lower_store),
+    "memory.size": _bind(memory.lower_memory_size),
+    "memory.grow": _bind(memory.lower_memory_grow),
+    "memory.init": _bind(memory.lower_memory_init),
+    "data.drop": _bind(memory.lower_data_drop),
+    "memory.copy": _bind(memory.lower_memory_copy),
+    "memory.fill": _bind(memory.lower_memory_fill),
+    "table.get": _bind(tables.lower_table_get),
+    "table.set": _bind(tables.lower_table_set),
+    "table.size": _bind(tables.lower_table_size),
+    "table.grow": _bind(tables.lower_table_grow),
+    "table.fill": _bind(tables.lower_table_fill),
+    "table.copy": _bind(tables.lower_table_copy),
+    "table.init": _bind(tables.lower_table_init),
+    "elem.drop": _bind(tables.lower_elem_drop),
+}
+
+
+def lower_function(env: Env, index: int, code: Code, flat: bool | None = None) -> ast.FunctionDef:
+    """The `def f<index>(...)` for a defined function (index in the function index space)."""
+    return FunctionLowerer(env, index, code, env.func_types[index], flat).lower()

@@ -1,0 +1,79 @@
+"""Numeric operators: the table's expression template, with the operands substituted in.
+
+`i32.add` has the template `(a + b) & 0xFFFFFFFF`; lowering parses it once and replaces `a` and
+`b` by the operand expressions. Templates calling a helper that can trap make impure entries.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from functools import cache
+
+from ..module import Instr
+from .stack import Entry
+
+# Helpers that raise a Trap for some operands: their results must keep their place in order.
+TRAPPING = frozenset(
+    {
+        *(f"{t}_{op}" for t in ("i32", "i64") for op in ("div_s", "div_u", "rem_s", "rem_u")),
+        *(f"{t}_trunc_{s}" for t in ("i32", "i64") for s in ("s", "u")),
+    }
+)
+OPERANDS = ("a", "b")
+_BUILTINS = frozenset({"float", "bin"})
+
+
+@cache
+def parse_template(template: str) -> tuple[ast.expr, dict[str, int], bool]:
+    """The template's expression, how often each operand occurs, and whether it can trap."""
+    tree = ast.parse(template, mode="eval").body
+    uses = {o: 0 for o in OPERANDS}
+    traps = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if node.id in uses:
+                uses[node.id] += 1
+            elif node.id in TRAPPING:
+                traps = True
+    return tree, uses, traps
+
+
+def helper_names(templates) -> set[str]:
+    """The runtime helpers a set of templates calls (for the generated module's imports)."""
+    names = set()
+    for t in templates:
+        for node in ast.walk(parse_template(t)[0]):
+            if isinstance(node, ast.Name) and node.id not in OPERANDS and node.id not in _BUILTINS:
+                names.add(node.id)
+    return names
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, operands: dict[str, ast.expr]):
+        self.operands = operands
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return self.operands.get(node.id, node)
+
+
+def lower_numeric(fl, ins: Instr) -> None:
+    tree, uses, traps = parse_template(ins.op.data["py"])
+    n_in = len(ins.op.sig[0])
+    operands = fl.stack.shallow(fl.stack.popn(n_in))
+    repeated = [uses[o] > 1 and not e.trivial for o, e in zip(OPERANDS, operands)]
+    if any(repeated):
+        # Spilling evaluates an operand early: impure ones go first, in order.
+        fl.stack.before_effect()
+        operands = [
+            fl.to_temp(e) if again or not e.pure else e for e, again in zip(operands, repeated)
+        ]
+    expr = _Substitute({o: e.expr for o, e in zip(OPERANDS, operands)}).visit(copy.deepcopy(tree))
+    fl.stack.push(
+        Entry(
+            expr,
+            reads=frozenset().union(*(e.reads for e in operands)),
+            pure=not traps and all(e.pure for e in operands),
+            depth=1 + max((e.depth for e in operands), default=0),
+        )
+    )
