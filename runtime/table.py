@@ -73,7 +73,7 @@ def func_at(elements: list, index: int, sig: str):
         raise Trap(UNDEFINED_ELEMENT)
     func = elements[index]
     if func is None:
-        raise Trap(UNINITIALIZED_ELEMENT)
+        raise Trap(f"{UNINITIALIZED_ELEMENT} {index}")
     if func.sig != sig:
         raise Trap(INDIRECT_CALL_MISMATCH)
     return func.raw

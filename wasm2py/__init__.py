@@ -1,6 +1,6 @@
 """wasm2py: translate WebAssembly modules into importable Python modules."""
 
 from .errors import DecodeError, ValidationError, WasmError
-from .translate import SUPPORTED_FEATURES, translate
+from .pipeline import SUPPORTED_FEATURES, translate
 
 __all__ = ["SUPPORTED_FEATURES", "DecodeError", "ValidationError", "WasmError", "translate"]
