@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ValidationError
 from ..module import Module
 from ..types import NUM_TYPES, REF_TYPES, FuncType, GlobalType, MemoryType, TableType, ValType
 
@@ -119,7 +118,3 @@ class Context:
             raise Invalid("data count section required")
         if not 0 <= index < self.datas:
             raise Invalid(f"unknown data segment {index}")
-
-
-def to_validation_error(err: Invalid, offset: int | None, func_index: int | None = None):
-    return ValidationError(err.reason, offset, func_index)

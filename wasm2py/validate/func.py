@@ -397,7 +397,9 @@ def _table_init(b: _Body, instr: Instr) -> None:
     table_type = b.ctx.table_at(table).elem
     elem_type = b.ctx.elem_at(elem)
     if table_type != elem_type:
-        raise Invalid(f"type mismatch: table.init of {elem_type} elements into a {table_type} table")
+        raise Invalid(
+            f"type mismatch: table.init of {elem_type} elements into a {table_type} table"
+        )
     b.pop_vals(["i32", "i32", "i32"])
 
 
