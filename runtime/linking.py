@@ -40,7 +40,9 @@ class Imports:
         value = self._lookup(module, name)
         if isinstance(value, Func):
             if value.sig != signature(params, results):
-                raise self._mismatch(module, name, f"expected [{signature(params, results)}], got [{value.sig}]")
+                raise self._mismatch(
+                    module, name, f"expected [{signature(params, results)}], got [{value.sig}]"
+                )
             return value
         if isinstance(value, (Memory, Table, Global)) or not callable(value):
             raise self._mismatch(module, name, "expected a function")
@@ -54,7 +56,9 @@ class Imports:
             raise self._mismatch(module, name, "memory limits do not match")
         return value
 
-    def table(self, module: str, name: str, element: str, minimum: int, maximum: int | None) -> Table:
+    def table(
+        self, module: str, name: str, element: str, minimum: int, maximum: int | None
+    ) -> Table:
         value = self._lookup(module, name)
         if not isinstance(value, Table):
             raise self._mismatch(module, name, "expected a table")

@@ -72,11 +72,9 @@ S32 = "0x80000000"
 S64 = "0x8000000000000000"
 
 
-def _int_rows(t: str, base: int, mask: str, sign: str, bits: int) -> list[Op]:
-    """The integer operators of one width: tests and compares, then unary, then binary."""
-    b, tt = bits - 1, f"{t} {t}"
-    cmp = f"{tt} -> i32"
-    bin_ = f"{tt} -> {t}"
+def _int_rows(t: str, base: int, sign: str) -> list[Op]:
+    """The integer tests and comparisons of one width."""
+    cmp = f"{t} {t} -> i32"
     return [
         _op(f"{t}.eqz", base, Imm.NONE, f"{t} -> i32", "numeric", py="a == 0"),
         _op(f"{t}.eq", base + 1, Imm.NONE, cmp, "numeric", py="a == b"),
@@ -93,6 +91,7 @@ def _int_rows(t: str, base: int, mask: str, sign: str, bits: int) -> list[Op]:
 
 
 def _int_arith(t: str, base: int, mask: str, sign: str, bits: int) -> list[Op]:
+    """The integer unary and binary operators of one width."""
     b, un, bin_ = bits - 1, f"{t} -> {t}", f"{t} {t} -> {t}"
     return [
         _op(f"{t}.clz", base, Imm.NONE, un, "numeric", py=f"{bits} - a.bit_length()"),
@@ -160,7 +159,7 @@ def _float_arith(t: str, base: int) -> list[Op]:
     ]
 
 
-def _sext(t: str, from_bits: int, mask: str) -> str:
+def _sext(from_bits: int, mask: str) -> str:
     keep, sign = (1 << from_bits) - 1, 1 << (from_bits - 1)
     return f"(((a & {hex(keep)}) ^ {hex(sign)}) - {hex(sign)}) & {mask}"
 
@@ -186,7 +185,8 @@ _CONVERSIONS = [
     ("f64.convert_i32_u", 0xB8, "i32 -> f64", "float(a)"),
     ("f64.convert_i64_s", 0xB9, "i64 -> f64", f"float((a ^ {S64}) - {S64})"),
     ("f64.convert_i64_u", 0xBA, "i64 -> f64", "float(a)"),
-    ("f64.promote_f32", 0xBB, "f32 -> f64", "a * 1.0"),
+    # `- 0.0` quiets NaNs and keeps -0.0; PyPy's JIT folds `a * 1.0` away, keeping sNaNs.
+    ("f64.promote_f32", 0xBB, "f32 -> f64", "a - 0.0"),
     ("i32.reinterpret_f32", 0xBC, "f32 -> i32", "f32_to_bits(a)"),
     ("i64.reinterpret_f64", 0xBD, "f64 -> i64", "f64_to_bits(a)"),
     ("f32.reinterpret_i32", 0xBE, "i32 -> f32", "f32_from_bits(a)"),
@@ -194,11 +194,11 @@ _CONVERSIONS = [
 ]
 
 _SIGN_EXTENSION = [
-    ("i32.extend8_s", 0xC0, "i32 -> i32", _sext("i32", 8, M32)),
-    ("i32.extend16_s", 0xC1, "i32 -> i32", _sext("i32", 16, M32)),
-    ("i64.extend8_s", 0xC2, "i64 -> i64", _sext("i64", 8, M64)),
-    ("i64.extend16_s", 0xC3, "i64 -> i64", _sext("i64", 16, M64)),
-    ("i64.extend32_s", 0xC4, "i64 -> i64", _sext("i64", 32, M64)),
+    ("i32.extend8_s", 0xC0, "i32 -> i32", _sext(8, M32)),
+    ("i32.extend16_s", 0xC1, "i32 -> i32", _sext(16, M32)),
+    ("i64.extend8_s", 0xC2, "i64 -> i64", _sext(8, M64)),
+    ("i64.extend16_s", 0xC3, "i64 -> i64", _sext(16, M64)),
+    ("i64.extend32_s", 0xC4, "i64 -> i64", _sext(32, M64)),
 ]
 
 _TRUNC_SAT = [
@@ -271,10 +271,7 @@ OPS: tuple[Op, ...] = (
     _op("table.get", 0x25, Imm.TABLE, None, "table.get", "reference-types"),
     _op("table.set", 0x26, Imm.TABLE, None, "table.set", "reference-types"),
     # memory
-    *(
-        _op(n, c, Imm.MEMARG, f"i32 -> {t}", "load", width=w, signed=s)
-        for n, c, t, w, s in _LOADS
-    ),
+    *(_op(n, c, Imm.MEMARG, f"i32 -> {t}", "load", width=w, signed=s) for n, c, t, w, s in _LOADS),
     *(_op(n, c, Imm.MEMARG, f"i32 {t} ->", "store", width=w) for n, c, t, w in _STORES),
     _op("memory.size", 0x3F, Imm.MEMORY, "-> i32", "memory.size"),
     _op("memory.grow", 0x40, Imm.MEMORY, "i32 -> i32", "memory.grow"),
@@ -284,8 +281,8 @@ OPS: tuple[Op, ...] = (
     _op("f32.const", 0x43, Imm.F32, "-> f32", "const"),
     _op("f64.const", 0x44, Imm.F64, "-> f64", "const"),
     # numeric
-    *_int_rows("i32", 0x45, M32, S32, 32),
-    *_int_rows("i64", 0x50, M64, S64, 64),
+    *_int_rows("i32", 0x45, S32),
+    *_int_rows("i64", 0x50, S64),
     *_float_cmp("f32", 0x5B),
     *_float_cmp("f64", 0x61),
     *_int_arith("i32", 0x67, M32, S32, 32),

@@ -84,7 +84,5 @@ class Env:
 
     def global_store_target(self, index: int) -> ast.expr:
         if index in self.shared_globals:
-            return ast.Attribute(
-                value=name(shared_global_id(index)), attr="raw", ctx=ast.Store()
-            )
+            return ast.Attribute(value=name(shared_global_id(index)), attr="raw", ctx=ast.Store())
         return ast.Name(id=private_global_id(index), ctx=ast.Store())

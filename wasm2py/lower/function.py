@@ -15,7 +15,7 @@ from . import memory, tables, variables
 from .control import Analysis, Frame, analyze
 from .env import Env
 from .numeric import lower_numeric
-from .stack import Entry, ValueStack, assign, name, store
+from .stack import Entry, ValueStack, assign, name
 
 BR = "_br"  # structured: the id of the frame a branch across several loops is heading for
 PC = "_pc"  # flat: the basic block to run next
@@ -126,7 +126,9 @@ class FunctionLowerer:
             prologue.append(assign([f"l{n_params + k}"], [ast.Constant(zero.get(t))]))
         if self.flat:
             prologue.append(assign([PC], [_int(self.blocks[0][0])]))
-            body = prologue + [ast.While(test=ast.Constant(True), body=self.dispatch(self.blocks), orelse=[])]
+            body = prologue + [
+                ast.While(test=ast.Constant(True), body=self.dispatch(self.blocks), orelse=[])
+            ]
         else:
             if self.uses_br:
                 prologue.append(assign([BR], [_int(0)]))
@@ -455,7 +457,11 @@ class FunctionLowerer:
 
     def lower_unreachable(self, ins: Instr, i: int) -> None:
         self.stack.before_effect()
-        self.emit(ast.Raise(exc=ast.Call(func=name("Trap"), args=[name("UNREACHABLE")], keywords=[]), cause=None))
+        self.emit(
+            ast.Raise(
+                exc=ast.Call(func=name("Trap"), args=[name("UNREACHABLE")], keywords=[]), cause=None
+            )
+        )
         self.dead = True
 
     def lower_nop(self, ins: Instr, i: int) -> None:

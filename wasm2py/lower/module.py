@@ -113,7 +113,18 @@ class ModuleLowerer:
         return ast.Module(body=statements, type_ignores=[])
 
     def bind_imports(self) -> None:
-        self.emit(assign(["link"], [ast.Call(func=name("Imports"), args=[name("imports"), name("MODULE_NAME")], keywords=[])]))
+        self.emit(
+            assign(
+                ["link"],
+                [
+                    ast.Call(
+                        func=name("Imports"),
+                        args=[name("imports"), name("MODULE_NAME")],
+                        keywords=[],
+                    )
+                ],
+            )
+        )
         counts = {"func": 0, "table": 0, "memory": 0, "global": 0}
         for imp in self.module.imports:
             k = counts[imp.kind]
@@ -121,11 +132,21 @@ class ModuleLowerer:
             where = (ast.Constant(imp.module), ast.Constant(imp.name))
             if imp.kind == "func":
                 t = self.module.types[imp.desc]
-                self.emit(assign([funcref_id(k)], [method("link", "func", *where, const(t.params), const(t.results))]))
+                self.emit(
+                    assign(
+                        [funcref_id(k)],
+                        [method("link", "func", *where, const(t.params), const(t.results))],
+                    )
+                )
                 self.emit(assign([func_id(k)], [attr(funcref_id(k), "raw")]))
             elif imp.kind == "memory":
                 lim = imp.desc.limits
-                self.emit(assign([memory_id(k)], [method("link", "memory", *where, const(lim.min), const(lim.max))]))
+                self.emit(
+                    assign(
+                        [memory_id(k)],
+                        [method("link", "memory", *where, const(lim.min), const(lim.max))],
+                    )
+                )
                 self.emit(assign([memory_bytes_id(k)], [attr(memory_id(k), "data")]))
             elif imp.kind == "table":
                 tt = imp.desc
@@ -165,7 +186,9 @@ class ModuleLowerer:
         for k, g in enumerate(self.module.globals, first):
             value = const_expr(self.env, g.init)
             if self.env.is_shared_global(k):
-                value = method("Global", "from_raw", const(g.type.valtype), value, const(g.type.mutable))
+                value = method(
+                    "Global", "from_raw", const(g.type.valtype), value, const(g.type.mutable)
+                )
                 self.emit(assign([shared_global_id(k)], [value]))
             else:
                 self.emit(assign([private_global_id(k)], [value]))
@@ -187,18 +210,44 @@ class ModuleLowerer:
         """Active segments in order (elements first), then the start function."""
         for k, seg in enumerate(self.module.elems):
             if seg.mode == "active":
-                segment = ast.Subscript(value=name(ELEM_SEGMENTS), slice=ast.Constant(k), ctx=ast.Load())
+                segment = ast.Subscript(
+                    value=name(ELEM_SEGMENTS), slice=ast.Constant(k), ctx=ast.Load()
+                )
                 offset = const_expr(self.env, seg.offset_expr)
                 n = ast.Constant(len(seg.init))
-                self.emit(ast.Expr(call("table_init", name(table_elements_id(seg.table)), segment, offset, ast.Constant(0), n)))
+                self.emit(
+                    ast.Expr(
+                        call(
+                            "table_init",
+                            name(table_elements_id(seg.table)),
+                            segment,
+                            offset,
+                            ast.Constant(0),
+                            n,
+                        )
+                    )
+                )
             if seg.mode != "passive":
                 self._drop(ELEM_SEGMENTS, k, ast.Tuple(elts=[], ctx=ast.Load()))
         for k, seg in enumerate(self.module.datas):
             if seg.mode == "active":
-                segment = ast.Subscript(value=name(DATA_SEGMENTS), slice=ast.Constant(k), ctx=ast.Load())
+                segment = ast.Subscript(
+                    value=name(DATA_SEGMENTS), slice=ast.Constant(k), ctx=ast.Load()
+                )
                 offset = const_expr(self.env, seg.offset_expr)
                 n = ast.Constant(len(seg.init))
-                self.emit(ast.Expr(call("memory_init", name(memory_id(seg.memory)), segment, offset, ast.Constant(0), n)))
+                self.emit(
+                    ast.Expr(
+                        call(
+                            "memory_init",
+                            name(memory_id(seg.memory)),
+                            segment,
+                            offset,
+                            ast.Constant(0),
+                            n,
+                        )
+                    )
+                )
                 self._drop(DATA_SEGMENTS, k, ast.Constant(b""))
         if self.module.start is not None:
             self.emit(ast.Expr(call(func_id(self.module.start))))

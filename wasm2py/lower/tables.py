@@ -70,10 +70,23 @@ def lower_table_init(fl, ins: Instr) -> None:
     elem_index, table = ins.imm
     d, s, n = fl.pop_for_effect(3)
     fl.emit_expr(
-        call("table_init", name(table_elements_id(table)), _segment(elem_index), d.expr, s.expr, n.expr)
+        call(
+            "table_init",
+            name(table_elements_id(table)),
+            _segment(elem_index),
+            d.expr,
+            s.expr,
+            n.expr,
+        )
     )
 
 
 def lower_elem_drop(fl, ins: Instr) -> None:
     fl.stack.before_effect()
-    fl.emit(ast.Assign(targets=[_segment(ins.imm, ast.Store())], value=ast.Tuple(elts=[], ctx=ast.Load()), lineno=0))
+    fl.emit(
+        ast.Assign(
+            targets=[_segment(ins.imm, ast.Store())],
+            value=ast.Tuple(elts=[], ctx=ast.Load()),
+            lineno=0,
+        )
+    )

@@ -6,7 +6,7 @@ import ast
 import struct
 
 from ..module import Instr
-from .env import funcref_id, func_id, table_elements_id
+from .env import func_id, funcref_id, table_elements_id
 from .memory import call
 from .stack import Entry, assign, name, store
 

@@ -1,0 +1,108 @@
+"""Command line: `wasm2py INPUT.wasm -o OUTPUT.py`.
+
+Errors print one line to stderr and exit 1; the output file is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import WasmError
+from .pipeline import SUPPORTED_FEATURES, translate
+
+
+class CliError(Exception):
+    """A problem with the command line's files, reported as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wasm2py", description="Translate a WebAssembly module into a Python module."
+    )
+    parser.add_argument("input", help="the .wasm file to translate")
+    parser.add_argument(
+        "-o", "--output", help="the .py file to write (default: INPUT with .py; '-' for stdout)"
+    )
+    parser.add_argument("--name", help="the module's name in messages (default: INPUT's stem)")
+    parser.add_argument(
+        "--features",
+        help="comma-separated proposals to allow (default: all supported: "
+        + ",".join(sorted(SUPPORTED_FEATURES))
+        + ")",
+    )
+    parser.add_argument(
+        "--format", action="store_true", help="format the output with black (slow; needs black)"
+    )
+    parser.add_argument("--debug", action="store_true", help="show a traceback for internal errors")
+    return parser
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file, so no partial file is ever left."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise CliError(f"cannot write {path}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temp, path)
+    except OSError as e:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise CliError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def run(args: argparse.Namespace) -> None:
+    source_path = Path(args.input)
+    try:
+        data = source_path.read_bytes()
+    except OSError as e:
+        raise CliError(f"cannot read {source_path}: {e.strerror or e}") from None
+    features = None
+    if args.features is not None:
+        features = {f.strip() for f in args.features.split(",") if f.strip()}
+        unknown = features - SUPPORTED_FEATURES
+        if unknown:
+            raise CliError(f"unsupported feature(s): {', '.join(sorted(unknown))}")
+    name = args.name or source_path.stem
+    try:
+        source = translate(data, name=name, features=features, format_with_black=args.format)
+    except WasmError as e:
+        raise CliError(f"{source_path}: {e}") from None
+    except ImportError:
+        raise CliError("--format needs black: pip install black") from None
+    if args.output == "-":
+        sys.stdout.write(source)
+        return
+    output = Path(args.output) if args.output else source_path.with_suffix(".py")
+    write_atomically(output, source)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        run(args)
+    except CliError as e:
+        print(f"wasm2py: error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # an internal error: still one line, unless debugging
+        if args.debug:
+            raise
+        print(
+            f"wasm2py: internal error: {type(e).__name__}: {e} (rerun with --debug)",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
