@@ -48,12 +48,14 @@ class Func:
 def guarded_call(fn, args):
     """Call into generated code, turning what Python raises for a Wasm trap into `Trap`.
 
-    Memory accesses rely on `struct` raising `struct.error` at out-of-bounds offsets; deep Wasm
-    recursion surfaces as RecursionError. Both become the spec's traps here, at the boundary.
+    Memory accesses rely on `struct` raising `struct.error`, and byte accesses (`buf[addr]`)
+    raising IndexError, at out-of-bounds addresses (never negative: addresses are unsigned);
+    generated code raises IndexError nowhere else. Deep Wasm recursion surfaces as
+    RecursionError. All become the spec's traps here, at the boundary.
     """
     try:
         return fn(*args)
-    except struct.error:
+    except (struct.error, IndexError):
         raise Trap(OUT_OF_BOUNDS_MEMORY) from None
     except RecursionError:
         raise StackExhausted() from None

@@ -336,7 +336,7 @@ class FunctionLowerer:
         frame = self.frames.pop()
         if frame.kind == "func":
             if not self.dead:
-                self.stack.before_effect()
+                self.stack.before_effect(keep_top=len(frame.results))
                 self.emit_return([e.expr for e in self.stack.popn(len(frame.results))])
             return
         live = not self.dead
@@ -406,7 +406,7 @@ class FunctionLowerer:
 
     def lower_br(self, ins: Instr, i: int) -> None:
         target = self.frames[-1 - ins.imm]
-        self.stack.before_effect()
+        self.stack.before_effect(keep_top=len(target.branch_types))
         self.emit_branch(target)
         self.dead = True
 
@@ -451,7 +451,7 @@ class FunctionLowerer:
         self.dead = True
 
     def lower_return(self, ins: Instr, i: int) -> None:
-        self.stack.before_effect()
+        self.stack.before_effect(keep_top=len(self.frames[0].results))
         self.emit_branch(self.frames[0])
         self.dead = True
 

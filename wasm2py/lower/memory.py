@@ -6,6 +6,7 @@ import ast
 
 from ..module import Instr
 from .env import DATA_SEGMENTS, memory_bytes_id, memory_id
+from .numeric import fold
 from .stack import Entry, name
 
 # (value type, width, signed) -> (accessor, mask applied to the loaded value)
@@ -53,14 +54,29 @@ def _address(addr: ast.expr, offset: int) -> ast.expr:
     return ast.BinOp(left=addr, op=ast.Add(), right=ast.Constant(offset))
 
 
+def _byte(addr: ast.expr, ctx=None) -> ast.Subscript:
+    """`m0[addr]`: indexing the bytearray is much faster than a struct call for one byte."""
+    return ast.Subscript(value=name(memory_bytes_id(0)), slice=addr, ctx=ctx or ast.Load())
+
+
 def lower_load(fl, ins: Instr) -> None:
     _, offset = ins.imm
     valtype = ins.op.sig[1][0]
-    accessor, mask = _LOADERS[(valtype, ins.op.data["width"], ins.op.data["signed"])]
+    width, signed = ins.op.data["width"], ins.op.data["signed"]
+    accessor, mask = _LOADERS[(valtype, width, signed)]
     (addr,) = fl.stack.shallow([fl.stack.pop()])
-    expr: ast.expr = call(accessor, name(memory_bytes_id(0)), _address(addr.expr, offset))
-    if accessor != "load_f32":
-        expr = ast.Subscript(value=expr, slice=ast.Constant(0), ctx=ast.Load())
+    address = _address(addr.expr, offset)
+    expr: ast.expr
+    if width == 1 and not signed:
+        expr = _byte(address)
+    elif accessor == "load_f32":
+        expr = call(accessor, name(memory_bytes_id(0)), address)
+    else:
+        expr = ast.Subscript(
+            value=call(accessor, name(memory_bytes_id(0)), address),
+            slice=ast.Constant(0),
+            ctx=ast.Load(),
+        )
     if mask is not None:
         expr = ast.BinOp(left=expr, op=ast.BitAnd(), right=ast.Constant(mask))
     fl.stack.push(Entry(expr, addr.reads, pure=False, depth=addr.depth + 1))
@@ -74,7 +90,15 @@ def lower_store(fl, ins: Instr) -> None:
     v = value.expr
     if mask is not None:
         v = ast.BinOp(left=v, op=ast.BitAnd(), right=ast.Constant(mask))
-    fl.emit_expr(call(accessor, name(memory_bytes_id(0)), _address(addr.expr, offset), v))
+        v = fold(v)
+    address = _address(addr.expr, offset)
+    if accessor == "store_u8":
+        # Python evaluates the value before the subscript: keep Wasm's address-first order.
+        if not (addr.pure or value.pure):
+            address = fl.to_temp(Entry(address, pure=False)).expr
+        fl.emit(ast.Assign(targets=[_byte(address, ast.Store())], value=v, lineno=0))
+    else:
+        fl.emit_expr(call(accessor, name(memory_bytes_id(0)), address, v))
 
 
 def lower_memory_size(fl, ins: Instr) -> None:

@@ -49,6 +49,40 @@ def helper_names(templates) -> set[str]:
     return names
 
 
+def _helpers() -> dict:
+    import wasm2py_runtime.numeric as numeric
+
+    return {name: getattr(numeric, name) for name in numeric.__all__}
+
+
+_FOLDABLE_NAMES = frozenset(_helpers()) | _BUILTINS
+
+
+def fold(expr: ast.expr) -> ast.expr:
+    """`expr` computed now if it reads no variable, e.g. `(3 + 4) & 0xFF` becomes `7`.
+
+    Results that trap, or are NaN (whose bits a literal cannot hold), stay as they are.
+    """
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Name) and node.id not in _FOLDABLE_NAMES:
+            return expr
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            return expr
+    try:
+        value = eval(
+            compile(ast.fix_missing_locations(ast.Expression(expr)), "<fold>", "eval"), _helpers()
+        )
+    except Exception:  # a trap, or anything else: leave it to run time
+        return expr
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, float) and value != value:
+        return expr
+    if not isinstance(value, (int, float)):
+        return expr
+    return ast.Constant(value)
+
+
 class _Substitute(ast.NodeTransformer):
     def __init__(self, operands: dict[str, ast.expr]):
         self.operands = operands
@@ -69,6 +103,8 @@ def lower_numeric(fl, ins: Instr) -> None:
             fl.to_temp(e) if again or not e.pure else e for e, again in zip(operands, repeated)
         ]
     expr = _Substitute({o: e.expr for o, e in zip(OPERANDS, operands)}).visit(copy.deepcopy(tree))
+    if all(isinstance(e.expr, ast.Constant) for e in operands):
+        expr = fold(expr)
     fl.stack.push(
         Entry(
             expr,

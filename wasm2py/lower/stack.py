@@ -87,14 +87,17 @@ class ValueStack:
         self.out.append(assign([temp], [entry.expr]))
         self.entries[index] = Entry(name(temp))
 
-    def spill_where(self, predicate, start: int = 0) -> None:
-        for i in range(start, len(self.entries)):
+    def spill_where(self, predicate, start: int = 0, end: int | None = None) -> None:
+        for i in range(start, len(self.entries) if end is None else end):
             if predicate(self.entries[i]):
                 self.spill_entry(i)
 
-    def before_effect(self) -> None:
-        """Before a statement with effects: evaluate every impure pending entry, in order."""
-        self.spill_where(lambda e: not e.pure)
+    def before_effect(self, keep_top: int = 0) -> None:
+        """Before a statement with effects: evaluate every impure pending entry, in order.
+
+        The top `keep_top` entries are left pending: the statement itself evaluates them, last.
+        """
+        self.spill_where(lambda e: not e.pure, end=len(self.entries) - keep_top)
 
     def before_local_write(self, local: int) -> None:
         self.spill_where(lambda e: local in e.reads)

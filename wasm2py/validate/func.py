@@ -18,9 +18,7 @@ from ..types import NUM_TYPES, REF_TYPES, BlockType, FuncType
 from .context import Context, Invalid, feature_error, fmt_types, mismatch
 
 # Locals beyond this many are refused: the translator gives each its own Python variable.
-MAX_LOCALS = 50_000
-
-_I32 = ["i32"]
+MAX_LOCALS = 50_000  # wasmparser's limit too
 
 
 class _Frame:
