@@ -6,17 +6,12 @@ first failures. `python -m tests.spec FILE` prints the same summary outside pyte
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = str(Path(__file__).resolve().parents[1])
-if REPO_ROOT not in sys.path:  # plain `pytest` puts only tests/ on the path, not the repo root
-    sys.path.insert(0, REPO_ROOT)
-
-from tests.spec import wast  # noqa: E402
-from tests.spec.runner import format_result, run_file  # noqa: E402
+from tests.spec import wast
+from tests.spec.runner import format_result, run_file
 
 
 @pytest.mark.parametrize("path", wast.core_files(), ids=lambda path: path.stem)

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import struct
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import wasm2py_runtime as rt
 from hypothesis import given
 from hypothesis import strategies as st
 
-REPO_ROOT = str(Path(__file__).resolve().parents[1])
-if REPO_ROOT not in sys.path:  # plain `pytest` puts only tests/ on the path, not the repo root
-    sys.path.insert(0, REPO_ROOT)
-
-from tests.spec.runner import describe_action, format_counts  # noqa: E402
-from tests.spec.values import (  # noqa: E402
+from tests.spec.runner import describe_action, format_counts
+from tests.spec.values import (
     HostRef,
     UnsupportedValue,
     check_results,
@@ -27,13 +21,6 @@ from tests.spec.values import (  # noqa: E402
     is_canonical_nan,
     parse_arg,
     to_signed,
-)
-
-needs_float_bits = pytest.mark.skipif(
-    not all(
-        hasattr(rt, f) for f in ("f32_from_bits", "f32_to_bits", "f64_from_bits", "f64_to_bits")
-    ),
-    reason="wasm2py_runtime has no float bit-pattern helpers yet",
 )
 
 
@@ -127,7 +114,6 @@ def test_canonical_nans_are_arithmetic(bits: int) -> None:
 # ---- floats -----------------------------------------------------------------------------------
 
 
-@needs_float_bits
 @pytest.mark.parametrize("bits", [0, 0x80000000, 0x3F800000, 0x7F800000, 0x7FC00000, 0x7FA00001])
 def test_f32_arg_round_trips_its_bits(bits: int) -> None:
     value = parse_arg(v("f32", str(bits)))
@@ -135,13 +121,11 @@ def test_f32_arg_round_trips_its_bits(bits: int) -> None:
     assert rt.f32_to_bits(value) == bits
 
 
-@needs_float_bits
 @pytest.mark.parametrize("bits", [0, 1 << 63, 0x3FF0000000000000, 0x7FF4000000000001])
 def test_f64_arg_round_trips_its_bits(bits: int) -> None:
     assert rt.f64_to_bits(parse_arg(v("f64", str(bits)))) == bits
 
 
-@needs_float_bits
 def test_float_results_compare_bits_exactly() -> None:
     assert check_value(v("f32", str(0x3F800000)), 1.0) is None
     assert check_value(v("f64", str(0x8000000000000000)), -0.0) is None
@@ -149,7 +133,6 @@ def test_float_results_compare_bits_exactly() -> None:
     assert check_value(v("f32", "0"), 0) is not None  # an int is not a float result
 
 
-@needs_float_bits
 def test_f32_result_must_be_an_f32_value() -> None:
     assert check_value(v("f32", str(0x3DCCCCCD)), 0.1) is not None  # 0.1 the double
     f32_tenth = struct.unpack("<f", struct.pack("<f", 0.1))[0]
@@ -157,7 +140,6 @@ def test_f32_result_must_be_an_f32_value() -> None:
     assert check_value(v("f32", str(0x7F800000)), 1e300) is not None
 
 
-@needs_float_bits
 @pytest.mark.parametrize(
     ("expected", "valtype", "bits", "ok"),
     [
@@ -176,7 +158,6 @@ def test_nan_expectations(expected: str, valtype: str, bits: int, ok: bool) -> N
     assert (check_value(v(valtype, expected), value) is None) is ok
 
 
-@needs_float_bits
 def test_describe_float_shows_bits_and_value() -> None:
     assert describe(v("f32", str(0x3F800000))) == "f32 0x3f800000 (1.0)"
     assert describe(v("f64", "nan:canonical")) == "f64 nan:canonical"
