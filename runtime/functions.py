@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import sys
 
 from .traps import OUT_OF_BOUNDS_MEMORY, StackExhausted, Trap
 from .values import from_wasm, to_wasm
@@ -53,6 +54,8 @@ def guarded_call(fn, args):
     generated code raises IndexError nowhere else. Deep Wasm recursion surfaces as
     RecursionError. All become the spec's traps here, at the boundary.
     """
+    if _C_STACK_RECURSION and sys.getrecursionlimit() > _SAFE_RECURSION_LIMIT:
+        return _call_with_safe_limit(fn, args)
     try:
         return fn(*args)
     except (struct.error, IndexError):
@@ -61,6 +64,21 @@ def guarded_call(fn, args):
         raise StackExhausted() from None
     except MemoryError:
         raise StackExhausted("out of memory") from None
+
+
+# Before 3.11 every Python call also recursed in C: a recursion limit set high lets deep Wasm
+# recursion overflow the C stack (a crash) before RecursionError. Calls run under a safe cap.
+_C_STACK_RECURSION = sys.implementation.name == "cpython" and sys.version_info < (3, 11)
+_SAFE_RECURSION_LIMIT = 6000
+
+
+def _call_with_safe_limit(fn, args):
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_SAFE_RECURSION_LIMIT)
+    try:
+        return guarded_call(fn, args)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def host_function(fn, params: tuple, results: tuple, name: str) -> Func:

@@ -55,7 +55,8 @@ def _helpers() -> dict:
     return {name: getattr(numeric, name) for name in numeric.__all__}
 
 
-_FOLDABLE_NAMES = frozenset(_helpers()) | _BUILTINS
+_HELPERS = _helpers()
+_FOLDABLE_NAMES = frozenset(_HELPERS) | _BUILTINS
 
 
 def fold(expr: ast.expr) -> ast.expr:
