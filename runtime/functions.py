@@ -66,9 +66,10 @@ def guarded_call(fn, args):
         raise StackExhausted("out of memory") from None
 
 
-# Before 3.11 every Python call also recursed in C: a recursion limit set high lets deep Wasm
-# recursion overflow the C stack (a crash) before RecursionError. Calls run under a safe cap.
-_C_STACK_RECURSION = sys.implementation.name == "cpython" and sys.version_info < (3, 11)
+# Before 3.11 every Python call also recursed in C, and PyPy turns the limit into stack bytes:
+# a limit set high lets deep Wasm recursion overflow the C stack (a crash) before
+# RecursionError. There, calls run under a safe cap.
+_C_STACK_RECURSION = sys.implementation.name != "cpython" or sys.version_info < (3, 11)
 _SAFE_RECURSION_LIMIT = 6000
 
 

@@ -43,6 +43,8 @@ FEATURES = r"""(module
       (return (i32.const 200)))
     (i32.const 300))
   (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func $forever (export "forever") (param i32) (result i32)
+    (i32.add (call $forever (local.get 0)) (i32.const 1)))
 )"""
 
 CALLS = [
@@ -58,6 +60,7 @@ CALLS = [
     ("switch", [9]),
     ("div", [-(2**31), -1]),
     ("div", [7, 0]),
+    ("forever", [1]),  # with the recursion limit set very high: a trap, never a crash
 ]
 
 RUNNER = r"""
@@ -67,6 +70,7 @@ import features
 from wasm2py_runtime import Trap
 results = []
 inst = features.instantiate()
+sys.setrecursionlimit(200000)
 for name, args in json.loads(sys.argv[2]):
     try:
         results.append(repr(inst.exports[name](*args)))
