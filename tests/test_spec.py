@@ -14,8 +14,10 @@ from tests.spec import wast
 from tests.spec.runner import format_result, run_file
 
 
+@pytest.mark.parametrize("strategy", ["auto", "flat"])
 @pytest.mark.parametrize("path", wast.core_files(), ids=lambda path: path.stem)
-def test_spec(path: Path) -> None:
-    result = run_file(path)
+def test_spec(path: Path, strategy: str) -> None:
+    """Structured lowering (where it fits) and flat lowering both pass every assertion."""
+    result = run_file(path, flat=True if strategy == "flat" else None)
     if result.failed:
         pytest.fail(format_result(result, max_failures=20, width=600), pytrace=False)

@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "-n", "--failures", type=int, default=5, help="failures to show per file (default 5)"
     )
+    parser.add_argument(
+        "--flat", action="store_true", help="lower every function with the flat strategy"
+    )
     options = parser.parse_args(argv)
     try:
         paths = [wast.resolve(name) for name in options.files] or wast.core_files()
@@ -35,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     failed_files = []
     seconds = 0.0
     for path in paths:
-        result = run_file(path)
+        result = run_file(path, flat=True if options.flat else None)
         print(format_result(result, options.failures), flush=True)
         for kind, counter in result.counts.items():
             totals.setdefault(kind, Counter()).update(counter)

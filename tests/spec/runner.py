@@ -95,8 +95,12 @@ class BrokenModule:
 Instance = Any  # whatever the generated module's instantiate() returns
 
 
-def run_file(path: Path) -> FileResult:
-    """Convert (or load from the cache) and run one script; any error is a counted failure."""
+def run_file(path: Path, *, flat: bool | None = None) -> FileResult:
+    """Convert (or load from the cache) and run one script; any error is a counted failure.
+
+    `flat` is passed to wasm2py.translate: True lowers every function with the flat control
+    flow strategy, so the suite checks both strategies.
+    """
     result = FileResult(path=path)
     start = time.perf_counter()
     try:
@@ -104,7 +108,7 @@ def run_file(path: Path) -> FileResult:
     except Exception as error:
         result.fail(0, "convert", describe_exception(error))
     else:
-        ScriptRunner(script, result).run()
+        ScriptRunner(script, result, flat).run()
     result.seconds = time.perf_counter() - start
     return result
 
@@ -112,9 +116,10 @@ def run_file(path: Path) -> FileResult:
 class ScriptRunner:
     """Executes one script's commands in order, holding its instances and registrations."""
 
-    def __init__(self, script: wast.Script, result: FileResult):
+    def __init__(self, script: wast.Script, result: FileResult, flat: bool | None = None):
         self.script = script
         self.result = result
+        self.flat = flat
         self.current: Instance | BrokenModule | None = None
         self.named: dict[str, Instance | BrokenModule] = {}
         self.registered: dict[str, Any] = {}
@@ -182,7 +187,7 @@ class ScriptRunner:
         if not filename.endswith(".wasm"):
             raise Skip(f"{command['type']} on a text-format module that did not convert to binary")
         data = self.script.module_bytes(filename)
-        return wasm2py.translate(data, name=Path(filename).stem)
+        return wasm2py.translate(data, name=Path(filename).stem, flat=self.flat)
 
     def load(self, command: Command) -> types.ModuleType:
         """Translate a command's module and exec the source into a fresh Python module."""
