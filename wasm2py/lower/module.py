@@ -96,10 +96,9 @@ class ModuleLowerer:
         self.define_globals()
         self.define_segments()
         self.initialize()
-        self.emit(ast.Return(value=self.instance()))
         instantiate_impl = ast.FunctionDef(
             name="_instantiate",
-            args=_args("imports"),
+            args=_args("imports", "ready"),
             body=self.body,
             decorator_list=[],
             returns=None,
@@ -110,6 +109,8 @@ class ModuleLowerer:
         statements.append(assign(["MODULE_NAME"], [ast.Constant(self.module_name)]))
         statements.append(instantiate_impl)
         statements.extend(ast.parse(_PUBLIC_API).body)
+        if any(e.name == "_start" and e.kind == "func" for e in self.module.exports):
+            statements.extend(ast.parse(_RUN_AS_COMMAND).body)
         return ast.Module(body=statements, type_ignores=[])
 
     def bind_imports(self) -> None:
@@ -207,7 +208,10 @@ class ModuleLowerer:
         self.emit(ast.Assign(targets=[target], value=empty, lineno=0))
 
     def initialize(self) -> None:
-        """Active segments in order (elements first), then the start function."""
+        """Active segments in order (elements first), the instance, then the start function.
+
+        `ready(instance)` (WASI's attach) runs before the start function, which may need it.
+        """
         for k, seg in enumerate(self.module.elems):
             if seg.mode == "active":
                 segment = ast.Subscript(
@@ -249,8 +253,15 @@ class ModuleLowerer:
                     )
                 )
                 self._drop(DATA_SEGMENTS, k, ast.Constant(b""))
+        self.emit(assign(["instance"], [self.instance()]))
+        ready = ast.Expr(call("ready", name("instance")))
+        is_set = ast.Compare(
+            left=name("ready"), ops=[ast.IsNot()], comparators=[ast.Constant(None)]
+        )
+        self.emit(ast.If(test=is_set, body=[ready], orelse=[]))
         if self.module.start is not None:
             self.emit(ast.Expr(call(func_id(self.module.start))))
+        self.emit(ast.Return(value=name("instance")))
 
     def instance(self) -> ast.expr:
         keys, values = [], []
@@ -278,9 +289,14 @@ def _args(*names: str) -> ast.arguments:
 
 
 _PUBLIC_API = '''
-def instantiate(imports=None):
-    """A new, independent instance. `imports` maps module name -> field name -> value."""
-    return guarded_call(_instantiate, (imports,))
+def instantiate(imports=None, *, wasi=None):
+    """A new, independent instance. `imports` maps module name -> field name -> value.
+
+    `wasi`, a wasm2py_runtime.WASI, provides the wasi_snapshot_preview1 imports.
+    """
+    if wasi is None:
+        return guarded_call(_instantiate, (imports, None))
+    return guarded_call(_instantiate, (wasi.imports(imports), wasi.attach))
 
 
 _default_instance = None
@@ -298,6 +314,14 @@ def __getattr__(attribute):
     except KeyError:
         raise AttributeError(attribute) from None
 '''
+
+
+_RUN_AS_COMMAND = """
+if __name__ == "__main__":
+    from wasm2py_runtime.wasi import run_command
+
+    raise SystemExit(run_command(instantiate))
+"""
 
 
 def lower_module(module: Module, module_name: str, flat: bool | None = None) -> ast.Module:
