@@ -115,7 +115,9 @@ class Frame:
     result_vars: list[str] = field(default_factory=list)
     param_vars: list[str] = field(default_factory=list)
     py_loop: bool = False  # structured: this construct is a `while True:`
-    arrivals: bool = False  # structured: a branch reaches this loop through `_br`
+    arrival_ids: set[int] = field(default_factory=set)  # structured: `_br` values ending here
+    fused_loop: Frame | None = None  # structured: the loop whose exit is this block's end
+    fuses_index: int = -1  # structured: where that loop starts
     escapes: set[int] = field(default_factory=set)  # structured: ids of targets passing through
     else_index: int | None = None  # index of an `if`'s `else` instruction
     if_node: ast.If | None = None  # structured: the Python `if` of an `if` frame

@@ -184,15 +184,17 @@ class FunctionLowerer:
         if self.flat:
             self.goto(target.head_label if target.kind == "loop" else target.end_label)
             return
-        inner = self.innermost_loop()
-        if inner is target:
-            self.emit(ast.Continue() if target.kind == "loop" else ast.Break())
+        restart = target.kind == "loop"
+        # Leaving a block fused with the loop it ends with is leaving that loop.
+        exit_loop = target if restart else (target.fused_loop or target)
+        if self.innermost_loop() is exit_loop:
+            self.emit(ast.Continue() if restart else ast.Break())
             return
         self.uses_br = True
-        if target.kind != "loop":
-            target.arrivals = True
+        if not restart:
+            exit_loop.arrival_ids.add(target.id)
         for f in reversed(self.frames):
-            if f is target:
+            if f is exit_loop:
                 break
             if f.py_loop:
                 f.escapes.add(target.id)
@@ -260,13 +262,25 @@ class FunctionLowerer:
         if frame.targeted:
             if self.flat:
                 frame.end_label = self.new_id()
+            elif self.ends_with_own_loop(i, frame.end_index):
+                frame.fuses_index = i + 1
             else:
                 self.open_py_loop(frame)
         self.frames.append(frame)
 
+    def ends_with_own_loop(self, i: int, end: int) -> bool:
+        """`block (loop ... end) end`: the loop's `while` can serve the block too."""
+        body = self.code.body
+        if body[i + 1].op.family != "loop":
+            return False
+        shape = self.analysis.shapes[i + 1]
+        return shape.targeted and shape.end == end - 1
+
     def lower_loop(self, ins: Instr, i: int) -> None:
         self.stack.spill_all()
         frame = self.open_frame("loop", ins, i)
+        if self.frames[-1].fuses_index == i:
+            self.frames[-1].fused_loop = frame
         if frame.targeted:
             n = len(frame.params)
             if n:
@@ -347,6 +361,7 @@ class FunctionLowerer:
             live = live or frame.then_live or not frame.has_else
             if not frame.has_else:
                 self.implicit_else(frame)
+        falls_off_end = live
         live = live or (frame.reached and frame.kind != "loop")
         if self.flat:
             if frame.end_label >= 0 and live:
@@ -354,7 +369,7 @@ class FunctionLowerer:
             elif not live:
                 self.out = []  # nothing can run after this construct
         else:
-            if frame.py_loop:
+            if frame.py_loop and falls_off_end:
                 frame.loop_node.body.append(ast.Break())
             self.out = frame.outer
             if frame.py_loop:
@@ -391,12 +406,22 @@ class FunctionLowerer:
                 ]
             else:
                 propagate = [ast.Break()]
-        if frame.arrivals and not propagate:
+        arrived = None
+        if frame.arrival_ids:
+            ids = sorted(frame.arrival_ids)
+            arrived = (
+                _compare(name(BR), ast.Eq(), _int(ids[0]))
+                if len(ids) == 1
+                else _compare(
+                    name(BR), ast.In(), ast.Tuple(elts=[_int(k) for k in ids], ctx=ast.Load())
+                )
+            )
+        if arrived is not None and not propagate:
             self.emit(assign([BR], [_int(0)]))
-        elif frame.arrivals:
+        elif arrived is not None:
             self.emit(
                 ast.If(
-                    test=_compare(name(BR), ast.Eq(), _int(frame.id)),
+                    test=arrived,
                     body=[assign([BR], [_int(0)])],
                     orelse=[ast.If(test=name(BR), body=propagate, orelse=[])],
                 )
