@@ -106,3 +106,23 @@ def test_existing_output_is_kept_when_translation_fails(tmp_path):
 def test_unsupported_feature_flag(tmp_path):
     (tmp_path / "add.wasm").write_bytes(ADD)
     assert_one_line_error(wasm2py("add.wasm", "--features", "simd", cwd=tmp_path), "simd")
+
+
+def test_progress_bar_reports_functions_on_a_terminal(monkeypatch):
+    import io
+
+    from wasm2py.cli import ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    bar = ProgressBar("big.wasm", stream)
+    bar(1, 4)  # within the first two seconds: silent
+    assert stream.getvalue() == ""
+    monkeypatch.setattr(ProgressBar, "DELAY", 0.0)
+    bar(2, 4)
+    bar.close()
+    assert "translating big.wasm [" in stream.getvalue() and "2/4 functions" in stream.getvalue()
+    assert stream.getvalue().endswith("\n")

@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from .errors import WasmError
@@ -39,6 +40,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show a traceback for internal errors")
     return parser
+
+
+class ProgressBar:
+    """A bar on stderr (a terminal only) once translation has taken more than two seconds."""
+
+    DELAY = 2.0
+    WIDTH = 30
+
+    def __init__(self, label: str, stream=None):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+        self.shown = False
+        self.enabled = self.stream.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or time.monotonic() - self.start < self.DELAY:
+            return
+        filled = self.WIDTH * done // max(total, 1)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        self.stream.write(f"\rtranslating {self.label} [{bar}] {done}/{total} functions")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -77,12 +106,17 @@ def run(args: argparse.Namespace) -> None:
         if unknown:
             raise CliError(f"unsupported feature(s): {', '.join(sorted(unknown))}")
     name = args.name or source_path.stem
+    progress = ProgressBar(source_path.name)
     try:
-        source = translate(data, name=name, features=features, format_with_black=args.format)
+        source = translate(
+            data, name=name, features=features, format_with_black=args.format, progress=progress
+        )
     except WasmError as e:
         raise CliError(f"{source_path}: {e}") from None
     except ImportError:
         raise CliError("--format needs black: pip install black") from None
+    finally:
+        progress.close()
     if args.output == "-":
         sys.stdout.write(source)
         return

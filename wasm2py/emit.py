@@ -1,9 +1,19 @@
-"""Turn the generated module's AST into source: `ast.unparse`, or black with --format."""
+"""Turn the lowered module into source: `ast.unparse`, one function at a time.
+
+Each function's AST is unparsed as soon as it is lowered and then dropped, so memory stays
+bounded by the largest function, not the module. black formats the result only with --format.
+"""
 
 from __future__ import annotations
 
 import ast
 import sys
+import textwrap
+from collections.abc import Callable
+
+from .lower.module import FUNCTIONS_PLACEHOLDER, LoweredModule
+
+Progress = Callable[[int, int], None]  # (functions done, functions in all)
 
 
 class _FillEmptyBodies(ast.NodeTransformer):
@@ -16,14 +26,31 @@ class _FillEmptyBodies(ast.NodeTransformer):
         return node
 
 
-def emit(tree: ast.Module, *, format_with_black: bool = False) -> str:
+def _unparse(tree: ast.AST) -> str:
+    _FillEmptyBodies().visit(tree)
+    ast.fix_missing_locations(tree)
+    return ast.unparse(tree)
+
+
+def emit(
+    lowered: LoweredModule, *, format_with_black: bool = False, progress: Progress | None = None
+) -> str:
     # The ast module recurses once per nesting level; lowering bounds nesting, this bounds Python.
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20000))
     try:
-        _FillEmptyBodies().visit(tree)
-        ast.fix_missing_locations(tree)
-        source = ast.unparse(tree) + "\n"
+        skeleton = _unparse(lowered.skeleton)
+        marker = f"    {FUNCTIONS_PLACEHOLDER}\n"
+        before, after = skeleton.split(marker)
+        parts = [before]
+        for done, function in enumerate(lowered.functions, 1):
+            # Generated functions hold no multi-line string literals: indenting lines is safe.
+            parts.append(textwrap.indent(_unparse(function), "    "))
+            parts.append("\n")
+            if progress is not None:
+                progress(done, lowered.count)
+        parts.append(after)
+        source = "".join(parts) + "\n"
     finally:
         sys.setrecursionlimit(limit)
     if format_with_black:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .binary import decode
-from .emit import emit
+from .emit import Progress, emit
 from .lower.module import lower_module
 from .validate import validate
 
@@ -19,15 +19,17 @@ def translate(
     features: set[str] | None = None,
     flat: bool | None = None,
     format_with_black: bool = False,
+    progress: Progress | None = None,
 ) -> str:
     """Translate the Wasm binary `data` into the source of a Python module.
 
     `name` names the module in messages; `features` lists the proposals allowed (None: all that
     wasm2py supports). `flat` forces (True) or forbids (False) the flat control-flow strategy;
     by default it is used only where structured code would be too deeply nested for CPython.
+    `progress(done, total)` is called after each function is translated.
     Raises DecodeError for malformed input and ValidationError for an invalid module.
     """
     module = decode(bytes(data))
     validate(module, SUPPORTED_FEATURES if features is None else set(features))
-    tree = lower_module(module, name or "module", flat)
-    return emit(tree, format_with_black=format_with_black)
+    lowered = lower_module(module, name or "module", flat)
+    return emit(lowered, format_with_black=format_with_black, progress=progress)

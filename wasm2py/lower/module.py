@@ -8,6 +8,8 @@ and each other as closure variables. Strings from the binary only ever appear as
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from ..module import Expr, Module
 from ..opcodes import OPS
@@ -172,10 +174,10 @@ class ModuleLowerer:
             self.emit(assign([table_elements_id(k)], [attr(table_id(k), "elements")]))
 
     def define_functions(self) -> None:
+        """A placeholder where the `def`s go (see `functions`), then their Func objects."""
+        self.emit(ast.Expr(value=name(FUNCTIONS_PLACEHOLDER)))
         first = len(self.module.imported("func"))
         names = self.module.names.functions
-        for k, code in enumerate(self.module.codes, first):
-            self.emit(lower_function(self.env, k, code, self.flat))
         for k in range(first, first + len(self.module.codes)):
             t = self.env.func_types[k]
             label = ast.Constant(names.get(k, f"function {k}"))
@@ -324,5 +326,25 @@ if __name__ == "__main__":
 """
 
 
-def lower_module(module: Module, module_name: str, flat: bool | None = None) -> ast.Module:
-    return ModuleLowerer(module, module_name, flat).lower()
+FUNCTIONS_PLACEHOLDER = "__wasm2py_functions__"
+
+
+def lower_module(module: Module, module_name: str, flat: bool | None = None) -> LoweredModule:
+    """The module's skeleton and, lazily, its functions: one function's AST lives at a time."""
+    lowerer = ModuleLowerer(module, module_name, flat)
+    skeleton = lowerer.lower()
+    first = len(module.imported("func"))
+    functions = (
+        lower_function(lowerer.env, k, code, flat) for k, code in enumerate(module.codes, first)
+    )
+    return LoweredModule(skeleton, functions, len(module.codes))
+
+
+@dataclass
+class LoweredModule:
+    """`skeleton` holds FUNCTIONS_PLACEHOLDER (a statement in `_instantiate`) where the
+    `def`s yielded by `functions` belong."""
+
+    skeleton: ast.Module
+    functions: Iterator[ast.FunctionDef]
+    count: int
