@@ -16,19 +16,8 @@ from .lower.module import FUNCTIONS_PLACEHOLDER, LoweredModule
 Progress = Callable[[int, int], None]  # (functions done, functions in all)
 
 
-class _FillEmptyBodies(ast.NodeTransformer):
-    """Lowering may leave a branch with nothing to do; Python needs `pass` there."""
-
-    def generic_visit(self, node: ast.AST) -> ast.AST:
-        super().generic_visit(node)
-        if isinstance(node, (ast.If, ast.While, ast.FunctionDef)) and not node.body:
-            node.body = [ast.Pass()]
-        return node
-
-
 def _unparse(tree: ast.AST) -> str:
-    _FillEmptyBodies().visit(tree)
-    ast.fix_missing_locations(tree)
+    # No fix_missing_locations: unparse ignores line numbers, and the source is compiled later.
     return ast.unparse(tree)
 
 

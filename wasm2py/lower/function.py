@@ -47,6 +47,7 @@ class FunctionLowerer:
         self.written_globals: set[int] = set()
         self.next_id = 0
         self.blocks: list[tuple[int, list[ast.stmt]]] = []  # flat: (label, statements)
+        self.compounds: list[ast.If | ast.While] = []  # statements whose body may stay empty
 
     # -- small utilities ------------------------------------------------------------------
     def new_temp(self) -> str:
@@ -115,6 +116,9 @@ class FunctionLowerer:
         return frame.end_index
 
     def finish(self) -> ast.FunctionDef:
+        for node in self.compounds:
+            if not node.body:
+                node.body.append(ast.Pass())
         n_params = len(self.ftype.params)
         prologue: list[ast.stmt] = []
         if self.written_globals:
@@ -251,6 +255,7 @@ class FunctionLowerer:
 
     def open_py_loop(self, frame: Frame) -> None:
         loop = ast.While(test=ast.Constant(True), body=[], orelse=[])
+        self.compounds.append(loop)
         self.emit(loop)
         frame.loop_node = loop
         frame.py_loop = True
@@ -317,6 +322,7 @@ class FunctionLowerer:
             if frame.targeted:
                 self.open_py_loop(frame)
             node = ast.If(test=condition.expr, body=[], orelse=[])
+            self.compounds.append(node)
             self.emit(node)
             frame.if_node = node
             self.out = node.body

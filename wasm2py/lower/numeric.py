@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import ast
-import copy
+from collections.abc import Callable
 from functools import cache
 
 from ..module import Instr
@@ -84,16 +84,35 @@ def fold(expr: ast.expr) -> ast.expr:
     return ast.Constant(value)
 
 
-class _Substitute(ast.NodeTransformer):
-    def __init__(self, operands: dict[str, ast.expr]):
-        self.operands = operands
+def _builder_source(node: ast.AST) -> str:
+    """Python source that constructs a fresh copy of `node`, with operands `a`/`b` inserted."""
+    if isinstance(node, ast.Name) and node.id in OPERANDS:
+        return node.id
+    if isinstance(node, ast.AST):
+        fields = ", ".join(
+            f"{field}={_builder_source(value)}"
+            for field, value in ast.iter_fields(node)
+            if value is not None or field == "kind"
+        )
+        return f"ast.{type(node).__name__}({fields})"
+    if isinstance(node, list):
+        return "[" + ", ".join(_builder_source(item) for item in node) + "]"
+    return repr(node)
 
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        return self.operands.get(node.id, node)
+
+@cache
+def template_builder(template: str) -> Callable[..., ast.expr]:
+    """A function `(a, b) -> ast.expr` building the template's tree around the operands.
+
+    Instantiating templates is the translator's inner loop; generated constructors are many
+    times faster than copying the parsed template.
+    """
+    body = _builder_source(parse_template(template)[0])
+    return eval(f"lambda a=None, b=None: {body}", {"ast": ast})
 
 
 def lower_numeric(fl, ins: Instr) -> None:
-    tree, uses, traps = parse_template(ins.op.data["py"])
+    _, uses, traps = parse_template(ins.op.data["py"])
     n_in = len(ins.op.sig[0])
     operands = fl.stack.shallow(fl.stack.popn(n_in))
     repeated = [uses[o] > 1 and not e.trivial for o, e in zip(OPERANDS, operands)]
@@ -103,7 +122,7 @@ def lower_numeric(fl, ins: Instr) -> None:
         operands = [
             fl.to_temp(e) if again or not e.pure else e for e, again in zip(operands, repeated)
         ]
-    expr = _Substitute({o: e.expr for o, e in zip(OPERANDS, operands)}).visit(copy.deepcopy(tree))
+    expr = template_builder(ins.op.data["py"])(*(e.expr for e in operands))
     if all(isinstance(e.expr, ast.Constant) for e in operands):
         expr = fold(expr)
     fl.stack.push(

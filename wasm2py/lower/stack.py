@@ -8,14 +8,15 @@ change what it reads or observe it being late: a write to a local it reads, or a
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Deeper expressions are split: CPython's parser refuses 200 nested parentheses.
 MAX_DEPTH = 24
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """A pending value (a NamedTuple: made once per instruction, so it must be cheap)."""
+
     expr: ast.expr
     reads: frozenset[int] = frozenset()  # the Wasm locals it reads
     pure: bool = True  # cannot trap and reads neither memory, globals, tables nor calls
