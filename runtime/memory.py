@@ -1,11 +1,31 @@
-"""Linear memory: a bytearray that grows in place, so generated code may keep a reference to it."""
+"""Linear memory: a buffer that grows in place, so generated code may keep a reference to it.
+
+The buffer is a bytearray. A memory that starts at LAZY_BYTES or more is an anonymous mmap
+instead (where the OS can resize one in place), which the OS fills with zero pages only when
+touched: a module may declare 4 GiB and use a few pages. Both index, slice, take `struct`
+accesses and raise on out-of-bounds addresses the same way.
+"""
 
 from __future__ import annotations
+
+import mmap
+import sys
 
 from .traps import OUT_OF_BOUNDS_MEMORY, Trap
 
 PAGE_SIZE = 65536
 MAX_PAGES = 65536
+LAZY_BYTES = 256 * 1024 * 1024
+_CAN_MAP_LAZILY = sys.platform.startswith("linux") and hasattr(mmap, "MAP_ANONYMOUS")
+
+
+def _new_buffer(size: int):
+    if size >= LAZY_BYTES and _CAN_MAP_LAZILY:
+        try:
+            return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        except (OSError, ValueError):
+            pass
+    return bytearray(size)
 
 
 class Count(int):
@@ -24,7 +44,7 @@ class Memory:
         self.minimum = minimum
         self.maximum = maximum
         self.pages = minimum
-        self.data = bytearray(minimum * PAGE_SIZE)
+        self.data = _new_buffer(minimum * PAGE_SIZE)
 
     @property
     def size(self) -> Count:
@@ -32,7 +52,7 @@ class Memory:
         return Count(self.pages)
 
     @property
-    def buffer(self) -> bytearray:
+    def buffer(self):
         return self.data
 
     def __len__(self) -> int:
@@ -47,8 +67,11 @@ class Memory:
             return -1
         if delta:
             try:
-                self.data.extend(bytes(delta * PAGE_SIZE))
-            except MemoryError:
+                if isinstance(self.data, mmap.mmap):
+                    self.data.resize(new * PAGE_SIZE)
+                else:
+                    self.data.extend(bytes(delta * PAGE_SIZE))
+            except (MemoryError, OSError, ValueError):
                 return -1
             self.pages = new
         return old

@@ -219,3 +219,25 @@ def test_bad_input_raises_wasm_errors_with_offsets():
     with pytest.raises(wasm2py.ValidationError) as info:
         wasm2py.translate(wasmtime.wat2wasm("(module (func (result i32) (i64.const 0)))"))
     assert isinstance(info.value, wasm2py.WasmError) and info.value.func_index == 0
+
+
+def test_maximum_memory_is_not_allocated_until_touched():
+    import resource
+
+    m = wat_module(
+        """(module (memory (export "mem") 65535 65536)
+          (func (export "poke") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+          (func (export "peek") (param i32) (result i32) (i32.load (local.get 0)))
+          (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"""
+    )
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    inst = m.instantiate()
+    inst.exports.poke(65535 * 65536 - 4, -5)
+    assert inst.exports.peek(65535 * 65536 - 4) == -5
+    assert inst.exports.grow(1) == 65535 and inst.exports.grow(1) == -1
+    inst.exports.poke(2**32 - 4, 77)
+    assert inst.exports.peek(2**32 - 4) == 77
+    with pytest.raises(Trap, match="out of bounds memory access"):
+        inst.exports.peek(2**32 - 2)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 512 * 1024, "4 GiB declared, a few pages touched"
