@@ -163,6 +163,10 @@ def test_locals():
     invalid(func("f32.const 0 local.tee 0 drop", "(param i32)"), "type mismatch")
 
 
+def test_too_many_locals_are_refused_before_expanding_them():
+    invalid(func("", "(local" + " i64" * 50_001 + ")"), "too many locals")
+
+
 def test_globals():
     extra = "(global $c i32 (i32.const 0)) (global $m (mut i32) (i32.const 0))"
     ok(func("global.get $c global.set $m", extra=extra))
