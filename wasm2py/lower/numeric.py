@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ast
+import operator
 from collections.abc import Callable
 from functools import cache
 
@@ -70,9 +71,8 @@ def fold(expr: ast.expr) -> ast.expr:
         if isinstance(node, (ast.Attribute, ast.Subscript)):
             return expr
     try:
-        value = eval(
-            compile(ast.fix_missing_locations(ast.Expression(expr)), "<fold>", "eval"), _helpers()
-        )
+        code = compile(ast.fix_missing_locations(ast.Expression(expr)), "<fold>", "eval")
+        value = eval(code, dict(_HELPERS))
     except Exception:  # a trap, or anything else: leave it to run time
         return expr
     if isinstance(value, bool):
@@ -100,6 +100,48 @@ def _builder_source(node: ast.AST) -> str:
     return repr(node)
 
 
+_INT_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.BitAnd: operator.and_,
+    ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor,
+    ast.LShift: operator.lshift,
+    ast.RShift: operator.rshift,
+}
+
+
+def fold_template_constants(node: ast.expr, operands: tuple) -> ast.expr:
+    """Fold integer operations between constants in a template's own nodes.
+
+    `(a ^ 0x80000000) < (b ^ 0x80000000)` with `b` the constant 1 has `1 ^ 0x80000000` computed
+    now. Operand subtrees (already folded when they were built) are not entered.
+    """
+    if any(node is o for o in operands) or not isinstance(node, ast.BinOp):
+        if isinstance(node, (ast.Compare, ast.Call)):
+            for i, arg in enumerate(getattr(node, "comparators", None) or node.args):
+                folded = fold_template_constants(arg, operands)
+                (node.comparators if isinstance(node, ast.Compare) else node.args)[i] = folded
+            if isinstance(node, ast.Compare):
+                node.left = fold_template_constants(node.left, operands)
+        return node
+    node.left = fold_template_constants(node.left, operands)
+    node.right = fold_template_constants(node.right, operands)
+    left, right = node.left, node.right
+    op = _INT_OPS.get(type(node.op))
+    if (
+        op is not None
+        and isinstance(left, ast.Constant)
+        and isinstance(right, ast.Constant)
+        and type(left.value) is int
+        and type(right.value) is int
+        and not (op is operator.lshift and right.value > 64)
+    ):
+        return ast.Constant(op(left.value, right.value))
+    return node
+
+
 @cache
 def template_builder(template: str) -> Callable[..., ast.expr]:
     """A function `(a, b) -> ast.expr` building the template's tree around the operands.
@@ -122,9 +164,12 @@ def lower_numeric(fl, ins: Instr) -> None:
         operands = [
             fl.to_temp(e) if again or not e.pure else e for e, again in zip(operands, repeated)
         ]
-    expr = template_builder(ins.op.data["py"])(*(e.expr for e in operands))
-    if all(isinstance(e.expr, ast.Constant) for e in operands):
+    exprs = tuple(e.expr for e in operands)
+    expr = template_builder(ins.op.data["py"])(*exprs)
+    if all(isinstance(e, ast.Constant) for e in exprs):
         expr = fold(expr)
+    elif any(isinstance(e, ast.Constant) for e in exprs):
+        expr = fold_template_constants(expr, exprs)
     fl.stack.push(
         Entry(
             expr,
