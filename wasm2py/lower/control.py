@@ -27,6 +27,13 @@ class Shape:
     end: int  # index of the matching `end`
     else_: int | None = None  # index of the matching `else`, if any
     targeted: bool = False  # some branch names this construct's label
+    # Every branch here is a br/br_if in the construct's own body (no construct in between):
+    # structured code then needs no loop, only an `if` around the rest of the body.
+    forward_only: bool = True
+
+    @property
+    def convertible(self) -> bool:
+        return self.targeted and self.forward_only
 
 
 @dataclass
@@ -69,18 +76,22 @@ def analyze(body: list[Instr]) -> Analysis:
         elif fam == "end":
             stack.pop()
         elif fam in ("br", "br_if"):
-            _mark(shapes, stack, ins.imm)
+            _mark(shapes, stack, ins.imm, forward=ins.imm == 0)
         elif fam == "br_table":
             labels, default = ins.imm
             for label in {*labels, default}:
-                _mark(shapes, stack, label)
+                _mark(shapes, stack, label, forward=False)
+    for i, shape in shapes.items():
+        if body[i].op.family == "loop":
+            shape.forward_only = False
     stack = [-1]
     for i, ins in enumerate(body):
         fam = ins.op.family
         if fam in ("block", "loop", "if"):
             shape = shapes[i]
-            loops = py_loops[-1] + (1 if shape.targeted else 0)
-            indent = indents[-1] + (1 if shape.targeted else 0) + (1 if fam == "if" else 0)
+            as_loop = shape.targeted and not shape.convertible
+            loops = py_loops[-1] + as_loop
+            indent = indents[-1] + as_loop + (1 if fam == "if" else 0)
             stack.append(i)
             py_loops.append(loops)
             indents.append(indent)
@@ -92,14 +103,18 @@ def analyze(body: list[Instr]) -> Analysis:
             indents.pop()
         elif fam == "br_table":
             max_indent = max(max_indent, indents[-1] + br_table_depth(len(ins.imm[0])) + 2)
+        elif fam == "br_if" and ins.imm == 0 and stack[-1] >= 0 and shapes[stack[-1]].convertible:
+            indents[-1] += 1  # the rest of the construct's body nests in an `if`
+            max_indent = max(max_indent, indents[-1])
     return Analysis(shapes, max_loops > MAX_PY_LOOPS or max_indent > MAX_INDENT)
 
 
-def _mark(shapes: dict[int, Shape], stack: list[int], label: int) -> None:
+def _mark(shapes: dict[int, Shape], stack: list[int], label: int, forward: bool) -> None:
     if label < len(stack):
         start = stack[-1 - label]
         if start >= 0:
             shapes[start].targeted = True
+            shapes[start].forward_only &= forward
 
 
 @dataclass
@@ -115,6 +130,7 @@ class Frame:
     result_vars: list[str] = field(default_factory=list)
     param_vars: list[str] = field(default_factory=list)
     py_loop: bool = False  # structured: this construct is a `while True:`
+    convertible: bool = False  # structured: branches here only skip the rest of its body
     arrival_ids: set[int] = field(default_factory=set)  # structured: `_br` values ending here
     fused_loop: Frame | None = None  # structured: the loop whose exit is this block's end
     fuses_index: int = -1  # structured: where that loop starts

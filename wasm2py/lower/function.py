@@ -188,6 +188,8 @@ class FunctionLowerer:
         if self.flat:
             self.goto(target.head_label if target.kind == "loop" else target.end_label)
             return
+        if target.convertible:
+            return  # the rest of the target's body is skipped: see lower_br_if
         restart = target.kind == "loop"
         # Leaving a block fused with the loop it ends with is leaving that loop.
         exit_loop = target if restart else (target.fused_loop or target)
@@ -248,6 +250,7 @@ class FunctionLowerer:
             end_index=shape.end,
         )
         frame.else_index = shape.else_
+        frame.convertible = shape.convertible and not self.flat
         frame.outer = self.out
         if results and (shape.targeted or kind == "if"):
             frame.result_vars = [f"r{frame.id}_{k}" for k in range(len(results))]
@@ -264,7 +267,7 @@ class FunctionLowerer:
     def lower_block(self, ins: Instr, i: int) -> None:
         self.stack.spill_all()
         frame = self.open_frame("block", ins, i)
-        if frame.targeted:
+        if frame.targeted and not frame.convertible:
             if self.flat:
                 frame.end_label = self.new_id()
             elif self.ends_with_own_loop(i, frame.end_index):
@@ -319,7 +322,7 @@ class FunctionLowerer:
             self.goto(frame.else_label)
             self.out = saved
         else:
-            if frame.targeted:
+            if frame.targeted and not frame.convertible:
                 self.open_py_loop(frame)
             node = ast.If(test=condition.expr, body=[], orelse=[])
             self.compounds.append(node)
@@ -445,12 +448,33 @@ class FunctionLowerer:
         target = self.frames[-1 - ins.imm]
         condition = self.stack.pop()
         self.prepare_branch(len(target.branch_types), condition)
+        if target.convertible:
+            self.skip_rest_if(target, condition)
+            return
         node = ast.If(test=condition.expr, body=[], orelse=[])
         self.emit(node)
         saved = self.out
         self.out = node.body
         self.emit_branch(target)
         self.out = saved
+
+    def skip_rest_if(self, target: Frame, condition: Entry) -> None:
+        """`br_if 0` to a construct only left forward: the rest of its body runs when not taken.
+
+        Nests the rest of the body in an `if`, so no loop and no `break` is needed.
+        """
+        target.reached = True
+        values = self.branch_values(target)
+        if values:
+            node = ast.If(test=condition.expr, body=[assign(target.result_vars, values)], orelse=[])
+            self.emit(node)
+            self.out = node.orelse
+        else:
+            test = ast.UnaryOp(op=ast.Not(), operand=condition.expr)
+            node = ast.If(test=test, body=[], orelse=[])
+            self.compounds.append(node)
+            self.emit(node)
+            self.out = node.body
 
     def lower_br_table(self, ins: Instr, i: int) -> None:
         labels, default = ins.imm
