@@ -7,6 +7,7 @@ from .memory import Memory
 from .numeric import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from .table import Table
 from .traps import StackExhausted, Trap
+from .wasi import WASI, WASIExit
 
 __all__ = [
     "ExportMap",
@@ -18,6 +19,8 @@ __all__ = [
     "StackExhausted",
     "Table",
     "Trap",
+    "WASI",
+    "WASIExit",
     "f32_from_bits",
     "f32_to_bits",
     "f64_from_bits",
