@@ -153,10 +153,64 @@ def template_builder(template: str) -> Callable[..., ast.expr]:
     return eval(f"lambda a=None, b=None: {body}", {"ast": ast})
 
 
+# Operand values that leave the other operand unchanged: x + 0, x * 1, x & 0xFFFFFFFF, ...
+# (for shifts and rotates, a count that is 0 modulo the width).
+_IDENTITY_RIGHT = {
+    **{f"{t}.{op}": 0 for t in ("i32", "i64") for op in ("add", "sub", "or", "xor")},
+    **{f"{t}.{op}": 1 for t in ("i32", "i64") for op in ("mul", "div_u")},
+    "i32.and": 0xFFFFFFFF,
+    "i64.and": 0xFFFFFFFFFFFFFFFF,
+}
+_IDENTITY_LEFT = {
+    name: value
+    for name, value in _IDENTITY_RIGHT.items()
+    if not name.endswith(("sub", "div_u"))  # not commutative
+}
+_SHIFTS = {
+    f"{t}.{op}": w
+    for t, w in (("i32", 32), ("i64", 64))
+    for op in ("shl", "shr_u", "shr_s", "rotl", "rotr")
+}
+# Unsigned division by a constant other than zero cannot trap: Python's operators suffice.
+_BY_NONZERO_CONSTANT = {
+    f"{t}.{op}": template
+    for t in ("i32", "i64")
+    for op, template in (("div_u", "a // b"), ("rem_u", "a % b"))
+}
+
+
+def _constant(entry: Entry):
+    return entry.expr.value if isinstance(entry.expr, ast.Constant) else None
+
+
+def _unchanged_operand(name: str, operands: list[Entry]) -> Entry | None:
+    """The operand the operation leaves as it is, if the other is an identity constant."""
+    if len(operands) != 2:
+        return None
+    a, b = operands
+    right = _constant(b)
+    if right is not None:
+        if _IDENTITY_RIGHT.get(name) == right:
+            return a
+        if name in _SHIFTS and right % _SHIFTS[name] == 0:
+            return a
+    left = _constant(a)
+    if left is not None and _IDENTITY_LEFT.get(name) == left:
+        return b
+    return None
+
+
 def lower_numeric(fl, ins: Instr) -> None:
-    _, uses, traps = parse_template(ins.op.data["py"])
+    template = ins.op.data["py"]
     n_in = len(ins.op.sig[0])
     operands = fl.stack.shallow(fl.stack.popn(n_in))
+    unchanged = _unchanged_operand(ins.op.name, operands)
+    if unchanged is not None:
+        fl.stack.push(unchanged)
+        return
+    if ins.op.name in _BY_NONZERO_CONSTANT and _constant(operands[1]):
+        template = _BY_NONZERO_CONSTANT[ins.op.name]
+    _, uses, traps = parse_template(template)
     repeated = [uses[o] > 1 and not e.trivial for o, e in zip(OPERANDS, operands)]
     if any(repeated):
         # Spilling evaluates an operand early: impure ones go first, in order.
@@ -165,7 +219,7 @@ def lower_numeric(fl, ins: Instr) -> None:
             fl.to_temp(e) if again or not e.pure else e for e, again in zip(operands, repeated)
         ]
     exprs = tuple(e.expr for e in operands)
-    expr = template_builder(ins.op.data["py"])(*exprs)
+    expr = template_builder(template)(*exprs)
     if all(isinstance(e, ast.Constant) for e in exprs):
         expr = fold(expr)
     elif any(isinstance(e, ast.Constant) for e in exprs):

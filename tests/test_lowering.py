@@ -1,0 +1,110 @@
+"""The shape of generated code: what each lowering rule promises to emit.
+
+Each case translates a tiny function and checks the Python it became, so a change that makes
+code slower or more convoluted shows up here, not only in a benchmark.
+"""
+
+from __future__ import annotations
+
+import re
+
+import wasmtime
+
+import wasm2py
+from tests.util import load_module
+
+
+def function_source(
+    body: str, params: str = "(param i32 i32)", result: str = "(result i32)"
+) -> str:
+    wat = f'(module (memory 1) (func (export "f") {params} {result} {body}))'
+    source = wasm2py.translate(wasmtime.wat2wasm(wat))
+    start = source.index("    def f0(")
+    return source[start : source.index("\n    F0 =", start)] + "\n"
+
+
+def test_add_is_one_masked_expression():
+    src = function_source("(i32.add (local.get 0) (local.get 1))")
+    assert "return l0 + l1 & 4294967295" in src
+
+
+def test_identity_constants_disappear():
+    src = function_source(
+        "(i32.mul (i32.add (i32.or (local.get 0) (i32.const 0)) (i32.const 0)) (i32.const 1))"
+    )
+    assert "return l0\n" in src
+
+
+def test_shift_by_multiple_of_width_disappears():
+    assert "return l0\n" in function_source("(i32.shl (local.get 0) (i32.const 32))")
+
+
+def test_unsigned_division_by_constant_is_inline():
+    src = function_source(
+        "(i32.add (i32.div_u (local.get 0) (i32.const 7)) (i32.rem_u (local.get 1) (i32.const 10)))"
+    )
+    assert "l0 // 7" in src and "l1 % 10" in src and "i32_div_u" not in src
+
+
+def test_division_by_variable_keeps_its_trap():
+    assert "i32_div_u(l0, l1)" in function_source("(i32.div_u (local.get 0) (local.get 1))")
+
+
+def test_constants_fold():
+    src = function_source(
+        "(i32.add (i32.mul (i32.const 6) (i32.const 7)) (i32.shl (i32.const 1) (i32.const 33)))"
+    )
+    assert "return 44\n" in src
+
+
+def test_signed_compare_against_constant_biases_only_the_variable():
+    src = function_source("(i32.lt_s (local.get 0) (i32.const 1))")
+    assert "l0 ^ 2147483648 < 2147483649" in src
+
+
+def test_byte_access_indexes_the_bytearray():
+    src = function_source(
+        "(i32.store8 (local.get 0) (local.get 1)) (i32.load8_u offset=3 (local.get 0))"
+    )
+    assert "m0[l0] = l1 & 255" in src and "m0[l0 + 3]" in src
+
+
+def test_forward_branch_becomes_if_without_loop():
+    src = function_source(
+        "(block (br_if 0 (i32.eqz (local.get 0))) (local.set 1 (i32.const 5))) (local.get 1)"
+    )
+    assert "while" not in src and "if not l0 == 0:" in src
+
+
+def test_block_ending_in_its_loop_shares_one_while():
+    src = function_source(
+        """(block $done (loop $next
+             (br_if $done (i32.eqz (local.get 0)))
+             (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+             (br $next)))
+           (local.get 1)"""
+    )
+    assert src.count("while True:") == 1 and "_br" not in src
+
+
+def test_deep_branch_crosses_loops_through_br_variable():
+    body = """(block $out (loop $a (loop $b
+                 (br_if $out (local.get 0))
+                 (local.set 0 (i32.const 1))
+                 (br $b)))) (i32.const 9)"""
+    src = function_source(body)
+    assert "_br" in src
+    module = load_module(
+        wasmtime.wat2wasm(f'(module (func (export "f") (param i32 i32) (result i32) {body}))')
+    )
+    assert module.f(0, 0) == 9
+
+
+def test_pending_load_is_evaluated_before_a_store_that_follows():
+    src = function_source(
+        "(i32.load (local.get 0)) (i32.store (local.get 0) (local.get 1))", params="(param i32 i32)"
+    )
+    lines = [line.strip() for line in src.splitlines()]
+    load = next(i for i, line in enumerate(lines) if "load_u32" in line)
+    store = next(i for i, line in enumerate(lines) if "store_u32" in line)
+    assert load < store and re.match(r"t\d+ = load_u32", lines[load])
