@@ -108,3 +108,29 @@ def test_pending_load_is_evaluated_before_a_store_that_follows():
     load = next(i for i, line in enumerate(lines) if "load_u32" in line)
     store = next(i for i, line in enumerate(lines) if "store_u32" in line)
     assert load < store and re.match(r"t\d+ = load_u32", lines[load])
+
+
+def test_call_result_pending_across_a_write_to_its_argument():
+    # The call's result stays pending; writing the local its argument read must spill it first.
+    wat = """(module
+      (func $id (param i32) (result i32) (local.get 0))
+      (func (export "f") (param i32) (result i32)
+        (call $id (local.get 0))
+        (local.set 0 (i32.const 100))
+        (local.get 0)
+        i32.add))"""
+    assert load_module(wasmtime.wat2wasm(wat)).f(1) == 101
+
+
+def test_call_indirect_result_pending_across_a_write_to_its_index():
+    wat = """(module
+      (type $t (func (result i32)))
+      (table funcref (elem $one $two))
+      (func $one (result i32) (i32.const 1))
+      (func $two (result i32) (i32.const 2))
+      (func (export "f") (param i32) (result i32)
+        (call_indirect (type $t) (local.get 0))
+        (local.set 0 (i32.const 1))
+        (i32.mul (i32.const 10) (local.get 0))
+        i32.add))"""
+    assert load_module(wasmtime.wat2wasm(wat)).f(0) == 11

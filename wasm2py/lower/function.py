@@ -85,8 +85,11 @@ class FunctionLowerer:
         self.stack.before_effect()
         return operands
 
-    def push_effect(self, expr: ast.expr) -> None:
-        self.stack.push(Entry(expr, pure=False, depth=1))
+    def push_effect(self, expr: ast.expr, operands: list[Entry]) -> None:
+        """Push the result of an effect; it still reads the locals its operands read."""
+        reads = frozenset().union(*(e.reads for e in operands))
+        depth = 1 + max((e.depth for e in operands), default=0)
+        self.stack.push(Entry(expr, reads, pure=False, depth=depth))
 
     # -- the loop -------------------------------------------------------------------------
     def lower(self) -> ast.FunctionDef:

@@ -109,7 +109,7 @@ def lower_memory_size(fl, ins: Instr) -> None:
 def lower_memory_grow(fl, ins: Instr) -> None:
     (delta,) = fl.pop_for_effect(1)
     mem = ast.Attribute(value=name(memory_id(ins.imm)), attr="grow_raw", ctx=ast.Load())
-    fl.push_effect(ast.Call(func=mem, args=[delta.expr], keywords=[]))
+    fl.push_effect(ast.Call(func=mem, args=[delta.expr], keywords=[]), [delta])
 
 
 def _segment(index: int) -> ast.expr:

@@ -43,7 +43,9 @@ def lower_table_size(fl, ins: Instr) -> None:
 
 def lower_table_grow(fl, ins: Instr) -> None:
     init, delta = fl.pop_for_effect(2)
-    fl.push_effect(call("table_grow", name(table_id(ins.imm)), init.expr, delta.expr))
+    fl.push_effect(
+        call("table_grow", name(table_id(ins.imm)), init.expr, delta.expr), [init, delta]
+    )
 
 
 def lower_table_fill(fl, ins: Instr) -> None:

@@ -105,12 +105,14 @@ def lower_ref_func(fl, ins: Instr) -> None:
     fl.stack.push(Entry(name(funcref_id(ins.imm)), depth=1))
 
 
-def _push_call(fl, callee: ast.expr, args: list[Entry], n_results: int) -> None:
+def _push_call(
+    fl, callee: ast.expr, args: list[Entry], n_results: int, callee_operands: tuple = ()
+) -> None:
     expr = ast.Call(func=callee, args=[a.expr for a in args], keywords=[])
     if n_results == 0:
         fl.emit_expr(expr)
     elif n_results == 1:
-        fl.push_effect(expr)
+        fl.push_effect(expr, [*args, *callee_operands])
     else:
         temps = [fl.new_temp() for _ in range(n_results)]
         fl.emit(
@@ -139,4 +141,4 @@ def lower_call_indirect(fl, ins: Instr) -> None:
     args = [a if a.pure else fl.to_temp(a) for a in args]
     sig = " ".join(ftype.params) + " -> " + " ".join(ftype.results)
     callee = call("func_at", name(table_elements_id(table)), index.expr, ast.Constant(sig))
-    _push_call(fl, callee, args, len(ftype.results))
+    _push_call(fl, callee, args, len(ftype.results), (index,))
