@@ -31,13 +31,17 @@ def markdown(measurements: list, args, pypy: str | None) -> str:
 
 
 NOTES = [
-    "Times are medians in milliseconds; ratios are of medians measured in the same run.",
-    "Every engine runs each kernel at the same size; each call's checksum is checked against",
-    "wasmtime's. *twin* is the hand-written Python of `benchmarks/twins.py`; the goal of",
-    f"issue 3 is wasm2py / twin <= {GOAL}. PyPy columns: pypy3 runs the same generated module",
-    "and twin, timed after one warm-up call. Import times are of the generated module alone,",
-    "in a fresh CPython with the runtime already imported: *cold* compiles the source (no",
-    ".pyc), *warm* loads the .pyc. *instantiate* is `instantiate()` (memory, closures).",
+    "- Times are medians in milliseconds; ratios are of medians measured in the same run, the "
+    "engines taking turns in each round, after one untimed call of wasm2py and the twin.",
+    "- Every engine runs a kernel at the same size, and every call's checksum is checked "
+    "against wasmtime's.",
+    "- *twin*: the hand-written Python of `benchmarks/twins.py`. Issue 3's goal is "
+    f"wasm2py / twin <= {GOAL}.",
+    "- PyPy: pypy3 runs the same generated module and twin, timed after three warm-up calls "
+    "for the JIT.",
+    "- Import: the generated module alone, in a fresh CPython with the runtime already "
+    "imported. *cold* compiles the source (no .pyc), *warm* loads the .pyc. *instantiate* is "
+    "`instantiate()` (memory, tables, closures).",
 ]
 
 
@@ -46,6 +50,7 @@ def environment(args, pypy: str | None) -> list[str]:
         f"Date: {datetime.date.today().isoformat()}",
         f"CPU: {cpu_model()} ({platform.machine()}, {os.cpu_count()} CPUs)",
         f"Python: {platform.python_implementation()} {platform.python_version()}",
+        f"Load average at start (other processes share the CPUs): {load_average()}",
         f"wasm2py: {wasm2py_revision()}",
         f"pywasm: {package_version('pywasm')}; wasmtime (reference): {package_version('wasmtime')}",
     ]
@@ -147,6 +152,13 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def load_average() -> str:
+    try:
+        return ", ".join(f"{load:.2f}" for load in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def package_version(name: str) -> str:

@@ -21,7 +21,7 @@ from .kernels import BY_NAME, KERNELS, Kernel
 from .timing import measure, median, time_call
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
-PYPY_WARMUP = 1
+PYPY_WARMUP = 3
 
 IMPORT_PROBE = """\
 import sys, time
@@ -53,14 +53,14 @@ class Measurement:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "--quick", action="store_true", help="one run of each at a tenth of the size (for CI)"
+        "--quick", action="store_true", help="3 runs at a tenth of the size or less (for CI)"
     )
     parser.add_argument(
         "--kernel", action="append", choices=sorted(BY_NAME), help="only this kernel (repeatable)"
     )
     parser.add_argument("--no-pywasm", action="store_true", help="skip pywasm, the slowest")
     parser.add_argument("--pypy", action="store_true", help="also run under pypy3")
-    parser.add_argument("--runs", type=int, help="timed runs per engine (default 5, quick 1)")
+    parser.add_argument("--runs", type=int, help="timed runs per engine (default 5, quick 3)")
     parser.add_argument(
         "--output",
         type=Path,
@@ -68,7 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.runs is None:
-        args.runs = 1 if args.quick else 5
+        args.runs = 3 if args.quick else 5
     if args.output is None and not args.quick and not args.kernel:
         args.output = RESULTS
     return args
@@ -116,6 +116,8 @@ def measure_kernel(kernel: Kernel, size: int, args, pypy: str | None) -> Measure
         "wasm2py": engines.wasm2py_function(kernel, module),
         "twin": engines.twin_function(kernel),
     }
+    for function in functions.values():  # untimed: CPython specializes bytecode as it runs
+        function(size)
     if not args.no_pywasm:
         pywasm = engines.pywasm_function(kernel)
         if pywasm is not None:
