@@ -8,10 +8,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 CC=${CC:-clang}
-CFLAGS=(--target=wasm32-wasi -O2 -Wall -Werror)
+# Debian's wasi-libc carries DWARF; strip it so the binaries hold only what runs.
+CFLAGS=(--target=wasm32-wasi -O2 -Wall -Werror -Wl,--strip-debug)
 
 for program in stdio args_env exit_code files clocks escape all_calls; do
     "$CC" "${CFLAGS[@]}" "$program.c" -o "$program.wasm"
 done
 "$CC" "${CFLAGS[@]}" -mexec-model=reactor reactor.c -o reactor.wasm
-ls -l ./*.wasm
+
+# The large program: toolbox.c plus generated numeric kernels (regenerated, not committed).
+kernels=$(mktemp --suffix=.c)
+trap 'rm -f "$kernels"' EXIT
+python3 large/gen_kernels.py >"$kernels"
+"$CC" "${CFLAGS[@]}" large/toolbox.c "$kernels" -lm -o large/toolbox.wasm
+ls -l ./*.wasm large/*.wasm
