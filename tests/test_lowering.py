@@ -134,3 +134,32 @@ def test_call_indirect_result_pending_across_a_write_to_its_index():
         (i32.mul (i32.const 10) (local.get 0))
         i32.add))"""
     assert load_module(wasmtime.wat2wasm(wat)).f(0) == 11
+
+
+SWITCH = """(module (func (export "f") (param i32) (result i32) (local i32)
+  (block $exit
+    (block $default (block $c2 (block $c1 (block $c0
+      (br_table $c0 $c1 $c0 $c2 $c1 $default (local.get 0)))
+      (local.set 1 (i32.const 10)) (br $exit))
+      (local.set 1 (i32.const 11)) (br $exit))
+      (local.set 1 (i32.const 12)) (br $exit))
+    (local.set 1 (i32.const 99)))
+  (local.get 1)))"""
+
+
+def test_switch_cases_sit_in_their_dispatch_leaves():
+    source = wasm2py.translate(wasmtime.wat2wasm(SWITCH))
+    body = source[source.index("    def f0(") : source.index("\n    F0 =")]
+    assert "_br" not in body and body.count("while True:") == 1  # only $exit's loop
+
+
+def test_switch_with_scattered_targets_matches_wasmtime():
+    wasm = wasmtime.wat2wasm(SWITCH)
+    store = wasmtime.Store()
+    reference = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), []).exports(store)[
+        "f"
+    ]
+    for flat in (None, True):
+        module = load_module(wasm, flat=flat)
+        for i in [0, 1, 2, 3, 4, 5, 6, 100, -1]:
+            assert module.f(i) == reference(store, i), (flat, i)

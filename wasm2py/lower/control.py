@@ -30,6 +30,10 @@ class Shape:
     # Every branch here is a br/br_if in the construct's own body (no construct in between):
     # structured code then needs no loop, only an `if` around the rest of the body.
     forward_only: bool = True
+    sources: set[int] = field(default_factory=set)  # indices of the branches naming it
+    # Structured: a case block of a switch (see `mark_switch_cases`): it becomes no Python
+    # construct, and the code after its `end` is emitted into its br_table leaf.
+    switch_case: bool = False
 
     @property
     def convertible(self) -> bool:
@@ -76,11 +80,20 @@ def analyze(body: list[Instr]) -> Analysis:
         elif fam == "end":
             stack.pop()
         elif fam in ("br", "br_if"):
-            _mark(shapes, stack, ins.imm, forward=ins.imm == 0)
+            _mark(shapes, stack, ins.imm, forward=ins.imm == 0, source=i)
         elif fam == "br_table":
             labels, default = ins.imm
             for label in {*labels, default}:
-                _mark(shapes, stack, label, forward=False)
+                _mark(shapes, stack, label, forward=False, source=i)
+    stack = [-1]
+    for i, ins in enumerate(body):
+        fam = ins.op.family
+        if fam in ("block", "loop", "if"):
+            stack.append(i)
+        elif fam == "end":
+            stack.pop()
+        elif fam == "br_table":
+            mark_switch_cases(body, shapes, stack, i)
     for i, shape in shapes.items():
         if body[i].op.family == "loop":
             shape.forward_only = False
@@ -89,7 +102,7 @@ def analyze(body: list[Instr]) -> Analysis:
         fam = ins.op.family
         if fam in ("block", "loop", "if"):
             shape = shapes[i]
-            as_loop = shape.targeted and not shape.convertible
+            as_loop = shape.targeted and not shape.convertible and not shape.switch_case
             loops = py_loops[-1] + as_loop
             indent = indents[-1] + as_loop + (1 if fam == "if" else 0)
             stack.append(i)
@@ -109,12 +122,43 @@ def analyze(body: list[Instr]) -> Analysis:
     return Analysis(shapes, max_loops > MAX_PY_LOOPS or max_indent > MAX_INDENT)
 
 
-def _mark(shapes: dict[int, Shape], stack: list[int], label: int, forward: bool) -> None:
+def _mark(
+    shapes: dict[int, Shape], stack: list[int], label: int, forward: bool, source: int
+) -> None:
     if label < len(stack):
         start = stack[-1 - label]
         if start >= 0:
             shapes[start].targeted = True
             shapes[start].forward_only &= forward
+            shapes[start].sources.add(source)
+
+
+_UNCONDITIONAL = frozenset({"br", "br_table", "return", "unreachable"})
+
+
+def mark_switch_cases(
+    body: list[Instr], shapes: dict[int, Shape], stack: list[int], t: int
+) -> None:
+    """Find the case blocks of the br_table at `t`: the C `switch` shape.
+
+    `block $k ... block $1 block $0 ... br_table end code0 end code1 ... end codek` where each
+    block is entered only from this br_table (nothing falls into its end, and no other branch
+    names it). Each case's code can then sit in the br_table's leaf for it: no loops, no
+    `_br`. The cases are the innermost open constructs, from the br_table outwards.
+    """
+    for start in reversed(stack):
+        if start < 0:
+            return
+        shape = shapes[start]
+        ins = body[start]
+        if (
+            ins.op.family != "block"
+            or ins.imm is not None
+            or shape.sources != {t}
+            or body[shape.end - 1].op.family not in _UNCONDITIONAL
+        ):
+            return
+        shape.switch_case = True
 
 
 @dataclass
@@ -131,6 +175,7 @@ class Frame:
     param_vars: list[str] = field(default_factory=list)
     py_loop: bool = False  # structured: this construct is a `while True:`
     convertible: bool = False  # structured: branches here only skip the rest of its body
+    switch_leaf: list | None = None  # structured switch case: where the code after `end` goes
     arrival_ids: set[int] = field(default_factory=set)  # structured: `_br` values ending here
     fused_loop: Frame | None = None  # structured: the loop whose exit is this block's end
     fuses_index: int = -1  # structured: where that loop starts

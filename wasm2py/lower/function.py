@@ -48,6 +48,7 @@ class FunctionLowerer:
         self.next_id = 0
         self.blocks: list[tuple[int, list[ast.stmt]]] = []  # flat: (label, statements)
         self.compounds: list[ast.If | ast.While] = []  # statements whose body may stay empty
+        self.leaves: list[list[ast.stmt]] = []  # switch case leaves, filled after the br_table
 
     # -- small utilities ------------------------------------------------------------------
     def new_temp(self) -> str:
@@ -122,6 +123,9 @@ class FunctionLowerer:
         for node in self.compounds:
             if not node.body:
                 node.body.append(ast.Pass())
+        for leaf in self.leaves:
+            if not leaf:
+                leaf.append(ast.Pass())
         n_params = len(self.ftype.params)
         prologue: list[ast.stmt] = []
         if self.written_globals:
@@ -193,6 +197,8 @@ class FunctionLowerer:
             return
         if target.convertible:
             return  # the rest of the target's body is skipped: see lower_br_if
+        if target.switch_leaf is not None:
+            return  # the leaf this branch sits in is where the target's code will go
         restart = target.kind == "loop"
         # Leaving a block fused with the loop it ends with is leaving that loop.
         exit_loop = target if restart else (target.fused_loop or target)
@@ -254,6 +260,8 @@ class FunctionLowerer:
         )
         frame.else_index = shape.else_
         frame.convertible = shape.convertible and not self.flat
+        if shape.switch_case and not self.flat:
+            frame.switch_leaf = []
         frame.outer = self.out
         if results and (shape.targeted or kind == "if"):
             frame.result_vars = [f"r{frame.id}_{k}" for k in range(len(results))]
@@ -270,7 +278,7 @@ class FunctionLowerer:
     def lower_block(self, ins: Instr, i: int) -> None:
         self.stack.spill_all()
         frame = self.open_frame("block", ins, i)
-        if frame.targeted and not frame.convertible:
+        if frame.targeted and not frame.convertible and frame.switch_leaf is None:
             if self.flat:
                 frame.end_label = self.new_id()
             elif self.ends_with_own_loop(i, frame.end_index):
@@ -380,6 +388,9 @@ class FunctionLowerer:
                 self.start_block(frame.end_label)
             elif not live:
                 self.out = []  # nothing can run after this construct
+        elif frame.switch_leaf is not None:
+            # Nothing falls into this end (see mark_switch_cases): its code runs in the leaf.
+            self.out = frame.switch_leaf
         else:
             if frame.py_loop and falls_off_end:
                 frame.loop_node.body.append(ast.Break())
@@ -485,19 +496,33 @@ class FunctionLowerer:
         n_values = len(self.frames[-1 - default].branch_types)
         self.prepare_branch(n_values, index)
         index = self.to_temp(index)
-        # Runs of equal targets become ranges: [(first index, label depth), ...]
-        ranges: list[tuple[int, int]] = []
-        for k, label in enumerate(labels):
-            if not ranges or ranges[-1][1] != label:
-                ranges.append((k, label))
-        if not ranges or ranges[-1][1] != default:
-            ranges.append((len(labels), default))
+        ranges = _ranges([*labels, default])
+        cases = [label for _, label in ranges]
+        if len(set(cases)) < len(cases) and any(
+            self.frames[-1 - c].switch_leaf is not None for c in cases
+        ):
+            # A switch case must have one leaf: number the targets, then dispatch on that.
+            index = self.case_number(index, labels, default)
+            ranges = [(depth, depth) for depth in sorted(set(cases))]
+
+        if len(ranges) == 1 and self.frames[-1 - ranges[0][1]].switch_leaf is not None:
+            # One target: its code simply follows here.
+            target = self.frames[-1 - ranges[0][1]]
+            target.reached = True
+            target.switch_leaf = self.out
+            self.dead = True
+            return
 
         def tree(lo: int, hi: int) -> list[ast.stmt]:
             if hi - lo == 1:
+                target = self.frames[-1 - ranges[lo][1]]
+                if target.switch_leaf is not None:
+                    target.reached = True
+                    self.leaves.append(target.switch_leaf)
+                    return target.switch_leaf
                 saved = self.out
                 self.out = []
-                self.emit_branch(self.frames[-1 - ranges[lo][1]])
+                self.emit_branch(target)
                 statements, self.out = self.out, saved
                 return statements
             mid = (lo + hi) // 2
@@ -507,6 +532,16 @@ class FunctionLowerer:
         for statement in tree(0, len(ranges)):
             self.emit(statement)
         self.dead = True
+
+    def case_number(self, index: Entry, labels: tuple[int, ...], default: int) -> Entry:
+        """`k = (d0, d1, ...)[i] if i < n else default`: the label depth an index selects."""
+        table = ast.Tuple(elts=[_int(d) for d in labels], ctx=ast.Load())
+        pick = ast.IfExp(
+            test=_compare(index.expr, ast.Lt(), _int(len(labels))),
+            body=ast.Subscript(value=table, slice=index.expr, ctx=ast.Load()),
+            orelse=_int(default),
+        )
+        return self.to_temp(Entry(pick, pure=False, depth=2))
 
     def lower_return(self, ins: Instr, i: int) -> None:
         self.stack.before_effect(keep_top=len(self.frames[0].results))
@@ -524,6 +559,15 @@ class FunctionLowerer:
 
     def lower_nop(self, ins: Instr, i: int) -> None:
         pass
+
+
+def _ranges(targets: list[int]) -> list[tuple[int, int]]:
+    """Runs of equal targets as (first index, target); the last run extends to infinity."""
+    ranges: list[tuple[int, int]] = []
+    for k, target in enumerate(targets):
+        if not ranges or ranges[-1][1] != target:
+            ranges.append((k, target))
+    return ranges
 
 
 def _bind(handler):
