@@ -4,7 +4,8 @@
     python -m tests.fuzz diff --count 2000 [--seed S] [--jobs J]
 
 `decode` feeds `wasm2py.translate` mutated seed modules, random bytes behind a valid header and
-random sections; anything but source that compiles or a `WasmError` is a failure. `diff` runs
+random sections; anything but source that compiles or a `WasmError` is a failure, and so is
+accepting a module a reference validator rejects or the other way round. `diff` runs
 `wasm-tools smith` modules (and generated function bodies) in wasmtime and in wasm2py, calls
 every export, and compares results, traps and the exported state afterwards. Failing inputs
 are written to `out/fuzz/`. tests/test_fuzz_decode.py and tests/test_differential.py run
@@ -167,6 +168,7 @@ SEED_WATS = (
                  (i64.trunc_f64_u (f64.abs (local.get 3))))
         (i64.add (i64.extend8_s (local.get 1)))
         (select (i64.const 1) (i64.const 2) (local.get 0))
+        (i64.add)
         (i64.add)))""",
     """(module
       (type $v (func))
@@ -189,6 +191,7 @@ SEED_WATS = (
         (drop (ref.is_null (ref.func $a)))
         (select (result i32) (i32.const 1) (i32.const 2) (table.size $e)))
       (func (export "multi") (param i32) (result i32 i64)
+        (local.get 0)
         (block (param i32) (result i32 i64) (i64.const 1)))
       (elem declare func $a)
       (elem $p funcref (ref.func $a) (ref.null func))
@@ -478,6 +481,58 @@ def check_translate(data: bytes, seconds: float = 20.0) -> str:
     return "ok"
 
 
+# ---- a reference validator ------------------------------------------------------------------
+
+# wasmtime's validator with every proposal after Wasm 2.0 turned off (where its config can).
+_LATER_PROPOSALS = ("wasm_threads", "wasm_tail_call", "wasm_simd", "wasm_multi_memory",
+                    "wasm_memory64", "wasm_relaxed_simd", "wasm_exceptions",
+                    "wasm_function_references", "wasm_gc", "wasm_wide_arithmetic",
+                    "wasm_custom_page_sizes", "wasm_stack_switching")  # fmt: skip
+
+
+def _wasm2_engine() -> wasmtime.Engine:
+    config = wasmtime.Config()
+    for proposal in _LATER_PROPOSALS:
+        setattr(config, proposal, False)
+    return wasmtime.Engine(config)
+
+
+WASM2_ENGINE = _wasm2_engine()
+
+
+def reference_accepts(data: bytes) -> bool:
+    """Whether `data` is a valid Wasm 2.0 module without SIMD, by wasmtime's validator."""
+    try:
+        wasmtime.Module.validate(WASM2_ENGINE, data)
+    except wasmtime.WasmtimeError:
+        return False
+    return True
+
+
+def wasm_tools_accepts(data: bytes) -> tuple[bool, str]:
+    """The same question to `wasm-tools validate`, whose features can be set exactly (wasmtime's
+    extended-const cannot be turned off): (valid, first line of the error)."""
+    result = subprocess.run(
+        [str(get_executable()), "validate", "--features=wasm2,-simd"],
+        input=data,
+        capture_output=True,
+        timeout=60,
+    )
+    lines = result.stderr.decode(errors="replace").strip().splitlines()
+    return result.returncode == 0, lines[0] if lines else ""
+
+
+def check_validation(data: bytes, outcome: str) -> None:
+    """translate() accepts exactly the modules a reference validator accepts."""
+    if (outcome == "ok") == reference_accepts(data):
+        return
+    valid, why = wasm_tools_accepts(data)
+    if valid and outcome != "ok":
+        raise ContractViolation("wasm2py rejects a module wasm-tools validates")
+    if not valid and outcome == "ok":
+        raise ContractViolation(f"wasm2py accepts a module wasm-tools rejects: {why}")
+
+
 # ---- wasm-tools smith -------------------------------------------------------------------------
 
 # Exactly the proposals wasm2py supports (Wasm 2.0 without SIMD); small modules, one memory
@@ -519,9 +574,18 @@ SMITH_FLAGS = (
 )
 
 
-def smith(seed: bytes, *, imports: bool = False, export_everything: bool = True) -> bytes | None:
-    """The module `wasm-tools smith` builds from `seed`, or None if it could not build one."""
+def smith(
+    seed: bytes, *, imports: bool = False, export_everything: bool = True, invalid: bool = False
+) -> bytes | None:
+    """The module `wasm-tools smith` builds from `seed`, or None if it could not build one.
+
+    `invalid` lets function bodies be raw bytes from the seed, valid or not (and so gives up
+    the fuel counter, which needs valid bodies).
+    """
     flags = list(SMITH_FLAGS)
+    if invalid:
+        flags = [f for f in flags if not f.startswith(("--ensure", "--fuel", "--canon"))]
+        flags.append("--allow-invalid-funcs=true")
     if not imports:
         flags.append("--max-imports=0")
     if export_everything:
@@ -1314,10 +1378,15 @@ def save_failure(kind: str, index: int, data: bytes, message: str) -> Path:
 
 
 def decode_inputs(rng: random.Random, seeds: list[bytes]) -> Iterator[tuple[str, bytes]]:
-    """An endless mix: mutated seeds (mostly), random bytes after a header, random sections."""
+    """An endless mix: mutated seeds (mostly), random bytes after a header, random sections,
+    and smith modules whose function bodies are random bytes."""
     while True:
         roll = rng.random()
-        if roll < 0.8:
+        if roll < 0.03:
+            wasm = smith(rng.randbytes(rng.choice((50, 200, 1000))), imports=True, invalid=True)
+            if wasm is not None:
+                yield "smith-invalid-funcs", wasm
+        elif roll < 0.8:
             yield "mutated", mutate(rng.choice(seeds), random_mutations(rng), seeds)
         elif roll < 0.9:
             yield "random-bytes", HEADER + rng.randbytes(rng.choice((1, 4, 16, 64, 256)))
@@ -1336,7 +1405,9 @@ def run_decode(count: int, seed: int, quiet: bool = False) -> int:
     started = time.monotonic()
     for i, (kind, data) in enumerate(itertools.islice(decode_inputs(rng, seeds), count)):
         try:
-            outcomes[check_translate(data)] += 1
+            outcome = check_translate(data)
+            check_validation(data, outcome)
+            outcomes[outcome] += 1
         except ContractViolation as e:
             failures += 1
             path = save_failure("decode", i, data, str(e))
@@ -1349,7 +1420,8 @@ def run_decode(count: int, seed: int, quiet: bool = False) -> int:
         f"decode: {count} inputs in {elapsed:.1f} s: {outcomes['ok']} translated, "
         f"{outcomes['error']} WasmError, {failures} failures "
         f"({outcomes['mutated']} mutated, {outcomes['random-bytes']} random bytes, "
-        f"{outcomes['random-sections']} random sections)"
+        f"{outcomes['random-sections']} random sections, {outcomes['smith-invalid-funcs']} smith "
+        "with raw function bodies)"
     )
     return 1 if failures else 0
 
