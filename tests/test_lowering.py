@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 import wasmtime
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wasm2py
 from tests.util import load_module
@@ -57,9 +59,52 @@ def test_constants_fold():
     assert "return 44\n" in src
 
 
-def test_signed_compare_against_constant_biases_only_the_variable():
-    src = function_source("(i32.lt_s (local.get 0) (i32.const 1))")
-    assert "l0 ^ 2147483648 < 2147483649" in src
+def test_signed_compare_against_constant_needs_no_sign_flip():
+    assert "l0 < 1 or l0 > 2147483647" in function_source("(i32.lt_s (local.get 0) (i32.const 1))")
+    assert "2147483648 <= l0 < 4294967295" in function_source(
+        "(i32.lt_s (local.get 0) (i32.const -1))"
+    )
+
+
+def test_adding_a_large_constant_subtracts_a_small_one():
+    assert "l0 - 1 & 4294967295" in function_source("(i32.add (local.get 0) (i32.const -1))")
+    assert "l0 + 8 & 4294967295" in function_source("(i32.sub (local.get 0) (i32.const -8))")
+
+
+def _signed(value: int, bits: int) -> int:
+    return value - ((value >> (bits - 1)) & 1) * (1 << bits)
+
+
+EDGES32 = [0, 1, 2, 0x7FFFFFFE, 0x7FFFFFFF, 0x80000000, 0x80000001, 0xFFFFFFFE, 0xFFFFFFFF]
+EDGES64 = [0, 1, 2**63 - 1, 2**63, 2**63 + 1, 2**64 - 2, 2**64 - 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["lt_s", "le_s", "gt_s", "ge_s", "add", "sub"]),
+    st.sampled_from([32, 64]),
+    st.data(),
+)
+def test_operations_with_a_constant_operand_match_python(op, bits, data):
+    edges = EDGES32 if bits == 32 else EDGES64
+    c = data.draw(st.sampled_from(edges) | st.integers(0, 2**bits - 1), label="constant")
+    t = f"i{bits}"
+    body = f"({t}.{op} (local.get 0) ({t}.const {_signed(c, bits)}))"
+    result = "(result i32)" if op.endswith("_s") else f"(result {t})"
+    wat = f'(module (func (export "f") (param {t}) {result} {body}))'
+    module = load_module(wasmtime.wat2wasm(wat))
+    xs = data.draw(st.lists(st.sampled_from(edges) | st.integers(0, 2**bits - 1), max_size=8))
+    for x in [*edges, *xs]:
+        sx, sc = _signed(x, bits), _signed(c, bits)
+        expected = {
+            "lt_s": int(sx < sc),
+            "le_s": int(sx <= sc),
+            "gt_s": int(sx > sc),
+            "ge_s": int(sx >= sc),
+            "add": _signed((x + c) % 2**bits, bits),
+            "sub": _signed((x - c) % 2**bits, bits),
+        }[op]
+        assert module.f(x) == expected, (op, bits, x, c)
 
 
 def test_byte_access_indexes_the_bytearray():

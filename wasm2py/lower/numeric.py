@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import cache
 
 from ..module import Instr
+from ..opcodes import BY_NAME
 from .stack import Entry
 
 # Helpers that raise a Trap for some operands: their results must keep their place in order.
@@ -179,6 +180,70 @@ _BY_NONZERO_CONSTANT = {
 }
 
 
+_MASKS = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
+# Operators whose result is reduced modulo 2**width anyway: an operand's own `& mask` can go,
+# as (x & M) + y and x + y agree modulo 2**width. mul only for i32, so that products of
+# unreduced i64 values do not grow into slow big integers.
+_WRAPPING = frozenset({"i32.add", "i32.sub", "i32.mul", "i64.add", "i64.sub"})
+_WRAPPING_LEFT = frozenset({"i32.shl", "i64.shl"})
+
+
+def _strip_mask(expr: ast.expr, mask: int) -> ast.expr:
+    if (
+        isinstance(expr, ast.BinOp)
+        and isinstance(expr.op, ast.BitAnd)
+        and isinstance(expr.right, ast.Constant)
+        and expr.right.value == mask
+    ):
+        return expr.left
+    return expr
+
+
+def _unreduced(name: str, operands: list[Entry]) -> list[Entry]:
+    """Operands with their outermost `& mask` removed where the operator reduces anyway."""
+    if name in _WRAPPING:
+        positions = (0, 1)
+    elif name in _WRAPPING_LEFT:
+        positions = (0,)
+    else:
+        return operands
+    mask = _MASKS[name[:3]]
+    return [
+        e._replace(expr=_strip_mask(e.expr, mask)) if k in positions else e
+        for k, e in enumerate(operands)
+    ]
+
+
+_HALF = {"i32": 0x80000000, "i64": 0x8000000000000000}
+# `x + 0xFFFFFFFF` is `x - 1`: small constants keep CPython on its fast small-int paths.
+_NEGATED = {"i32.add": "i32.sub", "i64.add": "i64.sub", "i32.sub": "i32.add", "i64.sub": "i64.add"}
+
+
+def _signed_vs_constant(name: str, c: int) -> str | None:
+    """A template for a signed comparison against the constant `b`, free of sign-flipping.
+
+    With `b` non-negative, `a <s b` holds when `a` is below `b` or negative (top bit set);
+    with `b` negative, when `a` is negative and below `b`. Chained comparisons read `a` once.
+    """
+    kind, op = name.split(".")
+    if op not in ("lt_s", "le_s", "gt_s", "ge_s") or kind not in _HALF:
+        return None
+    top = _HALF[kind] - 1  # the largest non-negative value
+    if c <= top:
+        return {
+            "lt_s": f"a < b or a > {top}",
+            "le_s": f"a <= b or a > {top}",
+            "gt_s": f"b < a <= {top}",
+            "ge_s": f"b <= a <= {top}",
+        }[op]
+    return {
+        "lt_s": f"{top + 1} <= a < b",
+        "le_s": f"{top + 1} <= a <= b",
+        "gt_s": f"a > b or a <= {top}",
+        "ge_s": f"a >= b or a <= {top}",
+    }[op]
+
+
 def _constant(entry: Entry):
     return entry.expr.value if isinstance(entry.expr, ast.Constant) else None
 
@@ -208,10 +273,22 @@ def lower_numeric(fl, ins: Instr) -> None:
     if unchanged is not None:
         fl.stack.push(unchanged)
         return
-    if ins.op.name in _BY_NONZERO_CONSTANT and _constant(operands[1]):
+    right = _constant(operands[1]) if n_in == 2 else None
+    if ins.op.name in _BY_NONZERO_CONSTANT and right:
         template = _BY_NONZERO_CONSTANT[ins.op.name]
+    elif ins.op.name in _NEGATED and isinstance(right, int) and right >= _HALF[ins.op.name[:3]]:
+        template = BY_NAME[_NEGATED[ins.op.name]].data["py"]
+        negated = 2 * _HALF[ins.op.name[:3]] - right
+        operands = [operands[0], Entry(ast.Constant(negated))]
+    elif isinstance(right, int) and _constant(operands[0]) is None:
+        template = _signed_vs_constant(ins.op.name, right) or template
+    operands = _unreduced(ins.op.name, operands)
     _, uses, traps = parse_template(template)
-    repeated = [uses[o] > 1 and not e.trivial for o, e in zip(OPERANDS, operands)]
+    # A local read may be repeated too: nothing writes it while an expression is evaluated.
+    repeated = [
+        uses[o] > 1 and not isinstance(e.expr, (ast.Name, ast.Constant))
+        for o, e in zip(OPERANDS, operands)
+    ]
     if any(repeated):
         # Spilling evaluates an operand early: impure ones go first, in order.
         fl.stack.before_effect()
