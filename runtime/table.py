@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .functions import Func
 from .memory import Count
 from .traps import (
     INDIRECT_CALL_MISMATCH,
@@ -41,10 +42,17 @@ class Table:
     def set(self, index: int, value) -> None:
         if not 0 <= index < len(self.elements):
             raise Trap(OUT_OF_BOUNDS_TABLE)
-        self.elements[index] = value
+        self.elements[index] = self._checked(value)
+
+    def _checked(self, value):
+        """A funcref table holds Wasm functions (with signatures) or None, nothing else."""
+        if self.element == "funcref" and value is not None and not isinstance(value, Func):
+            raise TypeError("a funcref table holds Wasm functions (exports) or None")
+        return value
 
     def grow(self, delta: int, init=None) -> int:
         """Add `delta` entries set to `init`; return the old size, or -1 if it cannot grow."""
+        init = self._checked(init)
         old = len(self.elements)
         limit = MAX_ELEMENTS if self.maximum is None else self.maximum
         if delta < 0 or old + delta > min(limit, GROW_LIMIT):

@@ -107,6 +107,8 @@ def test_table_api():
     table.set(4, inst.exports.add)
     with pytest.raises(Trap):
         table.get(5)
+    with pytest.raises(TypeError):
+        table.set(0, print)  # call_indirect needs a signature: only Wasm functions go in
 
 
 def test_trap_carries_spec_message_and_instance_stays_usable():
