@@ -71,28 +71,17 @@ def analyze(body: list[Instr]) -> Analysis:
                 shape = pending.pop(start)
                 shape.end = i
                 shapes[start] = shape
-    # Second pass: branch targets, then nesting under the structured strategy.
-    stack = [-1]
-    for i, ins in enumerate(body):
+    # Then branch targets; switch cases (which need every branch known); nesting.
+    for i, ins, stack in _walk(body):
         fam = ins.op.family
-        if fam in ("block", "loop", "if"):
-            stack.append(i)
-        elif fam == "end":
-            stack.pop()
-        elif fam in ("br", "br_if"):
+        if fam in ("br", "br_if"):
             _mark(shapes, stack, ins.imm, forward=ins.imm == 0, source=i)
         elif fam == "br_table":
             labels, default = ins.imm
             for label in {*labels, default}:
                 _mark(shapes, stack, label, forward=False, source=i)
-    stack = [-1]
-    for i, ins in enumerate(body):
-        fam = ins.op.family
-        if fam in ("block", "loop", "if"):
-            stack.append(i)
-        elif fam == "end":
-            stack.pop()
-        elif fam == "br_table":
+    for i, ins, stack in _walk(body):
+        if ins.op.family == "br_table":
             mark_switch_cases(body, shapes, stack, i)
     for i, shape in shapes.items():
         if body[i].op.family == "loop":
@@ -120,6 +109,20 @@ def analyze(body: list[Instr]) -> Analysis:
             indents[-1] += 1  # the rest of the construct's body nests in an `if`
             max_indent = max(max_indent, indents[-1])
     return Analysis(shapes, max_loops > MAX_PY_LOOPS or max_indent > MAX_INDENT)
+
+
+def _walk(body: list[Instr]):
+    """Each branch instruction with the indices of the constructs open around it (-1: the
+    function body), innermost last."""
+    stack = [-1]
+    for i, ins in enumerate(body):
+        fam = ins.op.family
+        if fam in ("block", "loop", "if"):
+            stack.append(i)
+        elif fam == "end":
+            stack.pop()
+        elif fam in ("br", "br_if", "br_table"):
+            yield i, ins, stack
 
 
 def _mark(

@@ -209,6 +209,13 @@ class ModuleLowerer:
         target = ast.Subscript(value=name(segments), slice=ast.Constant(index), ctx=ast.Store())
         self.emit(ast.Assign(targets=[target], value=empty, lineno=0))
 
+    def _init_active(self, helper: str, destination: str, segments: str, k: int, seg) -> None:
+        """`table_init`/`memory_init` of a whole active segment at its offset."""
+        segment = ast.Subscript(value=name(segments), slice=ast.Constant(k), ctx=ast.Load())
+        offset = const_expr(self.env, seg.offset_expr)
+        n = ast.Constant(len(seg.init))
+        self.emit(ast.Expr(call(helper, name(destination), segment, offset, ast.Constant(0), n)))
+
     def initialize(self) -> None:
         """Active segments in order (elements first), the instance, then the start function.
 
@@ -216,44 +223,13 @@ class ModuleLowerer:
         """
         for k, seg in enumerate(self.module.elems):
             if seg.mode == "active":
-                segment = ast.Subscript(
-                    value=name(ELEM_SEGMENTS), slice=ast.Constant(k), ctx=ast.Load()
-                )
-                offset = const_expr(self.env, seg.offset_expr)
-                n = ast.Constant(len(seg.init))
-                self.emit(
-                    ast.Expr(
-                        call(
-                            "table_init",
-                            name(table_elements_id(seg.table)),
-                            segment,
-                            offset,
-                            ast.Constant(0),
-                            n,
-                        )
-                    )
-                )
+                table = table_elements_id(seg.table)
+                self._init_active("table_init", table, ELEM_SEGMENTS, k, seg)
             if seg.mode != "passive":
                 self._drop(ELEM_SEGMENTS, k, ast.Tuple(elts=[], ctx=ast.Load()))
         for k, seg in enumerate(self.module.datas):
             if seg.mode == "active":
-                segment = ast.Subscript(
-                    value=name(DATA_SEGMENTS), slice=ast.Constant(k), ctx=ast.Load()
-                )
-                offset = const_expr(self.env, seg.offset_expr)
-                n = ast.Constant(len(seg.init))
-                self.emit(
-                    ast.Expr(
-                        call(
-                            "memory_init",
-                            name(memory_id(seg.memory)),
-                            segment,
-                            offset,
-                            ast.Constant(0),
-                            n,
-                        )
-                    )
-                )
+                self._init_active("memory_init", memory_id(seg.memory), DATA_SEGMENTS, k, seg)
                 self._drop(DATA_SEGMENTS, k, ast.Constant(b""))
         self.emit(assign(["instance"], [self.instance()]))
         ready = ast.Expr(call("ready", name("instance")))
