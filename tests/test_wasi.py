@@ -440,6 +440,18 @@ def test_script_exit_codes_stdin_and_traps(tmp_path):
     assert b"   1| ABC\n" in done.stdout
 
 
+def test_script_with_a_missing_import(tmp_path):
+    wat = """(module (import "env" "missing" (func $missing))
+      (memory (export "memory") 1) (func (export "_start") (call $missing)))"""
+    script = tmp_path / "unlinked.py"
+    script.write_text(wasm2py.translate(wasmtime.wat2wasm(wat), name="unlinked"))
+    done = _run_script(script, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.decode().splitlines() == [
+        "error: unknown import: 'env' 'missing' is not provided"
+    ]
+
+
 def test_script_preopens_the_current_directory(tmp_path):
     work = tmp_path / "work"
     work.mkdir()

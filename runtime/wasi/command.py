@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from ..linking import LinkError
 from ..traps import Trap
 from .api import WASI
 from .errors import WASIExit
@@ -14,8 +15,8 @@ TRAP_EXIT_CODE = 134  # what wasmtime's CLI exits with on a trap (128 + SIGABRT)
 
 def run_command(instantiate, argv=None) -> int:
     """Instantiate with WASI over the process (args, environment, `.` preopened, stdio), call
-    `_start`, and return the exit code: 0 if it returns, n on proc_exit(n), 134 on a trap
-    (after one line on stderr)."""
+    `_start`, and return the exit code: 0 if it returns, n on proc_exit(n), 134 on a trap and 1
+    if an import is missing (each after one line on stderr)."""
     argv = list(sys.argv if argv is None else argv)
     with WASI(args=argv, env=os.environ, preopens={".": "."}) as wasi:
         try:
@@ -24,13 +25,19 @@ def run_command(instantiate, argv=None) -> int:
         except WASIExit as e:
             return e.code
         except Trap as e:
-            _flush()
-            sys.stderr.write(f"error: wasm trap: {e.message}\n")
-            sys.stderr.flush()
-            return TRAP_EXIT_CODE
+            return _fail(f"wasm trap: {e.message}", TRAP_EXIT_CODE)
+        except LinkError as e:
+            return _fail(str(e), 1)
         finally:
             _flush()
     return 0
+
+
+def _fail(message: str, code: int) -> int:
+    _flush()
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+    return code
 
 
 def _flush() -> None:

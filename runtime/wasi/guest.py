@@ -101,5 +101,6 @@ class GuestMemory:
                 break
 
     def capacity(self, addr: int, count: int) -> int:
-        """The total length of the buffers of an iovec array."""
-        return sum(n for _, n in self.iovecs(addr, count))
+        """How much a read into an iovec array may return (buffers may overlap: at most the
+        memory's size)."""
+        return min(sum(n for _, n in self.iovecs(addr, count)), len(self.data))
