@@ -1445,7 +1445,13 @@ def diff_one(index: int, seed: int) -> tuple[str, Report, bytes]:
     except Timeout as e:
         report = Report(divergences=[f"timeout: {e}"])
     except Exception as e:  # noqa: BLE001 - any crash is a finding to report
-        report = Report(divergences=[f"crash: {''.join(traceback.format_exception(e)[-4:])}"])
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        report = Report(
+            divergences=[
+                f"crash: {type(e).__name__}: {e} at {Path(where.filename).name}:{where.lineno}\n"
+                + "".join(traceback.format_exception(e))
+            ]
+        )
     return source, report, wasm
 
 

@@ -11,6 +11,7 @@ The text format cannot spell most of these names, so a small binary builder make
 
 from __future__ import annotations
 
+import ast
 import builtins
 import importlib.util
 import os
@@ -317,6 +318,36 @@ def test_a_hostile_export_name_alone(name):
     b = Builder()
     b.export(name, "func", b.func(I32, I32, b"\x20\x00\x41\x01\x6a"))  # local.get 0 + 1
     assert load(b.build()).instantiate().exports[name](41) == 42
+
+
+def identifiers(source: str) -> set[str]:
+    """Every name the source binds or reads: variables, functions, arguments, attributes."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        for attribute in ("id", "name", "arg", "attr", "asname"):
+            value = getattr(node, attribute, None)
+            if isinstance(value, str):
+                found.add(value)
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            found.update(node.names)
+    return found
+
+
+def test_names_from_the_binary_only_ever_appear_as_constants():
+    """No identifier in the generated code comes from a name in the module."""
+    names = [f"zz_marker_{k}" for k in range(6)]
+    b = Builder()
+    b.import_func(names[0], names[1], I32, I32)
+    b.export(names[2], "func", b.func(b"", I32, b"\x41\x00\x10\x00"))
+    b.name_section(
+        module=names[3], functions={0: names[4], 1: names[4]}, locals_={1: {0: names[5]}}
+    )
+    source = wasm2py.translate(b.build(), name="zz_marker_module")
+    assert not any("zz_marker" in identifier for identifier in identifiers(source))
+    constants = {
+        node.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Constant)
+    }
+    assert {names[0], names[1], names[2]} <= constants
 
 
 # ---- imports ----------------------------------------------------------------------------------
