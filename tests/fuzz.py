@@ -1053,7 +1053,8 @@ class Chooser:
         return items[self.below(len(items))]
 
     def chance(self, percent: int) -> bool:
-        return self.below(100) < percent
+        # Counted from the top: hypothesis leans towards 0, which should mean "carry on".
+        return self.below(100) >= 100 - percent
 
 
 NUMBERS = ("i32", "i64", "f32", "f64")

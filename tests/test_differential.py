@@ -87,7 +87,7 @@ def compare(wasm: bytes) -> Report:
 
 # ---- short fuzzing runs -----------------------------------------------------------------------
 
-SMITH_MODULES = 120  # about 15 s
+SMITH_MODULES = 150  # about 2 s; raise to 1000 (about 12 s) once the xfails below are fixed
 
 
 def test_smith_modules_agree_with_wasmtime():
@@ -104,7 +104,7 @@ def test_smith_modules_agree_with_wasmtime():
 
 
 @settings(
-    max_examples=150,
+    max_examples=400,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -137,10 +137,17 @@ def assert_agrees(wat: str, calls: list[tuple[str, list]]) -> None:
 
 DEAD_AFTER_BLOCK = pytest.mark.xfail(
     strict=True,
-    reason="lowering bug: code after a block whose end is unreachable (its body ends in a "
-    "branch to an outer label and nothing branches to it) is lowered as if it were live and "
-    "pops a result the block never produced (IndexError, ValueError or None in the AST)",
+    reason="lowering bug: after a block with results whose end is unreachable (its body ends in "
+    "unreachable, br or br_table to an outer label, and nothing branches to the block), the "
+    "code that follows is lowered as if live and pops the result the block never produced "
+    "(IndexError, ValueError, or None in the AST)",
 )
+
+
+@DEAD_AFTER_BLOCK
+def test_dead_code_after_a_block_ending_in_unreachable():
+    assert_agrees('(module (func (export "f") block (result f32) unreachable end drop))',
+                  [("f", [])])  # fmt: skip
 
 
 @DEAD_AFTER_BLOCK
@@ -174,11 +181,16 @@ def test_dead_code_after_a_block_left_by_an_outer_branch_store():
     )
 
 
-@pytest.mark.xfail(
+LOCAL_SET_ORDER = pytest.mark.xfail(
     strict=True,
-    reason="lowering bug: a pending expression that can trap (a load) is evaluated after a "
-    "later local.set whose value can trap too, so the wrong trap is reported",
+    reason="lowering bug: local.set/local.tee of a value that can trap or has effects does not "
+    "first evaluate the impure entries pending below it on the operand stack (only those that "
+    "read the written local), so a pending load, trapping operator or call runs after it: "
+    "wrong trap, or a later read sees state from before the call",
 )
+
+
+@LOCAL_SET_ORDER
 def test_a_trapping_load_traps_before_a_later_trapping_local_set():
     assert_agrees(
         """(module (memory 1) (func (export "f") (param f64) (result i64) (local i32)
@@ -189,15 +201,7 @@ def test_a_trapping_load_traps_before_a_later_trapping_local_set():
     )
 
 
-PENDING_CALL = pytest.mark.xfail(
-    strict=True,
-    reason="lowering bug: a call whose result stays on the operand stack is deferred past "
-    "later local.set statements, so they see state from before the call's side effects (or "
-    "trap before the call runs)",
-)
-
-
-@PENDING_CALL
+@LOCAL_SET_ORDER
 def test_a_call_runs_before_a_later_local_set_reads_the_global_it_wrote():
     assert_agrees(
         """(module
@@ -211,7 +215,7 @@ def test_a_call_runs_before_a_later_local_set_reads_the_global_it_wrote():
     )
 
 
-@PENDING_CALL
+@LOCAL_SET_ORDER
 def test_a_call_runs_before_a_later_local_set_reads_the_memory_it_wrote():
     assert_agrees(
         """(module (memory (export "m") 1)
@@ -224,7 +228,7 @@ def test_a_call_runs_before_a_later_local_set_reads_the_memory_it_wrote():
     )
 
 
-@PENDING_CALL
+@LOCAL_SET_ORDER
 def test_a_call_runs_before_a_later_local_set_traps():
     assert_agrees(
         """(module
