@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import wasmtime
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wasm2py_runtime import Trap
 
 import wasm2py
 from tests.util import load_module
@@ -208,3 +210,51 @@ def test_switch_with_scattered_targets_matches_wasmtime():
         module = load_module(wasm, flat=flat)
         for i in [0, 1, 2, 3, 4, 5, 6, 100, -1]:
             assert module.f(i) == reference(store, i), (flat, i)
+
+
+def _agrees_with_wasmtime(wat: str, export: str, *args) -> None:
+    wasm = wasmtime.wat2wasm(wat)
+    store = wasmtime.Store()
+    reference = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), [])
+    try:
+        expected = ("value", reference.exports(store)[export](store, *args))
+    except wasmtime.Trap as trap:
+        expected = ("trap", str(trap.trap_code))
+    for flat in (None, True):
+        inst = load_module(wasm, flat=flat).instantiate()
+        try:
+            got = ("value", inst.exports[export](*args))
+        except Trap as trap:
+            got = ("trap", trap.message)
+        assert got[0] == expected[0], (flat, got, expected)
+        if got[0] == "value":
+            assert got == expected, (flat, got, expected)
+
+
+def test_code_after_a_block_nothing_leaves_is_skipped():
+    _agrees_with_wasmtime(
+        '(module (func (export "f") block (result f32) unreachable end drop))', "f"
+    )
+    _agrees_with_wasmtime(
+        """(module (func (export "f") (param i32) (result i32)
+          local.get 0 block block (result i32) br 1 end drop end i32.const 1 i32.xor))""",
+        "f",
+        5,
+    )
+
+
+def test_local_set_of_an_impure_value_runs_after_pending_impure_entries():
+    trap_first = """(module (memory 1) (func (export "f") (param f64) (result i64) (local i32)
+      i32.const 65535 i64.load32_s
+      local.get 0 i32.trunc_f64_u local.set 1))"""
+    inst = load_module(wasmtime.wat2wasm(trap_first)).instantiate()
+    with pytest.raises(Trap, match="out of bounds memory access"):
+        inst.exports.f(float("inf"))
+    _agrees_with_wasmtime(
+        """(module
+          (global $g (mut i32) (i32.const 0))
+          (func $f (result i32) (global.set $g (i32.const 1)) (i32.const 7))
+          (func (export "run") (result i32) (local i32)
+            call $f  global.get $g local.set 0  local.get 0 i32.add))""",
+        "run",
+    )

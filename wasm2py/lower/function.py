@@ -105,10 +105,9 @@ class FunctionLowerer:
         while i < len(body):
             ins = body[i]
             LOWER[ins.op.family](self, ins, i)
-            if self.dead and ins.op.family not in ("end", "else") and self.frames:
-                i = self.skip_dead(i)
-            else:
-                i += 1
+            # Dead code (after a branch, or after a construct whose end nothing reaches) is
+            # skipped to where control can arrive again: the current frame's else or end.
+            i = max(i + 1, self.skip_dead(i)) if self.dead and self.frames else i + 1
         return self.finish()
 
     def skip_dead(self, i: int) -> int:

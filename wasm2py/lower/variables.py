@@ -41,6 +41,8 @@ def lower_local_get(fl, ins: Instr) -> None:
 
 def _set_local(fl, index: int) -> None:
     value = fl.stack.pop()
+    if not value.pure:
+        fl.stack.before_effect()  # the assignment evaluates it now: what is below goes first
     fl.stack.before_local_write(index)
     fl.emit(assign([f"l{index}"], [value.expr]))
 
