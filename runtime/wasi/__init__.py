@@ -9,8 +9,9 @@ A reactor (a module exporting `_initialize` instead of `_start`) is instantiated
 call `instance.exports["_initialize"]()` once yourself before any other export.
 
 errno.py and flags.py hold the spec's numbers; guest.py reads and writes linear memory; fs.py is
-the sandboxed file system (descriptors, path resolution); calls.py the preview1 functions;
-api.py the WASI class; command.py runs a module as a script. POSIX hosts only (Linux, macOS).
+the sandboxed file system (descriptors, path resolution); calls.py the preview1 functions, with
+clocks and poll_oneoff's waiting in poll.py; api.py the WASI class; command.py runs a module as
+a script. POSIX hosts only (Linux, macOS).
 """
 
 from .api import WASI

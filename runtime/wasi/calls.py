@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno as host_errno
 import os
-import select
 import stat
 import struct
 import time
@@ -42,6 +41,7 @@ from .fs import (
     resolve,
 )
 from .guest import GuestMemory
+from .poll import CLOCKS, poll
 
 try:
     import fcntl
@@ -107,19 +107,7 @@ _FDSTAT = struct.Struct("<BxHxxxxQQ")
 _FILESTAT = struct.Struct("<QQBxxxxxxxQQQQQ")
 _PRESTAT = struct.Struct("<BxxxI")
 _DIRENT = struct.Struct("<QQIBxxx")
-_SUBSCRIPTION = struct.Struct("<QB7xIxxxxQQH")  # userdata, tag, then a clock or an fd
-_EVENT = struct.Struct("<QHBxxxxxQH6x")
-_SUBSCRIPTION_SIZE = 48
 
-_CLOCKS = {
-    flags.CLOCK_REALTIME: (time.time_ns, "time"),
-    flags.CLOCK_MONOTONIC: (time.monotonic_ns, "monotonic"),
-    flags.CLOCK_PROCESS_CPUTIME: (time.process_time_ns, "process_time"),
-    flags.CLOCK_THREAD_CPUTIME: (
-        getattr(time, "thread_time_ns", time.process_time_ns),
-        "thread_time",
-    ),
-}
 _WHENCE = {
     flags.WHENCE_SET: os.SEEK_SET,
     flags.WHENCE_CUR: os.SEEK_CUR,
@@ -192,7 +180,7 @@ class Preview1:
         return self._sizes(self.env, count_ptr, size_ptr)
 
     def clock_res_get(self, clock_id: int, resolution_ptr: int) -> int:
-        clock = _CLOCKS.get(clock_id)
+        clock = CLOCKS.get(clock_id)
         if clock is None:
             return EINVAL
         resolution = time.get_clock_info(clock[1]).resolution
@@ -200,7 +188,7 @@ class Preview1:
         return ESUCCESS
 
     def clock_time_get(self, clock_id: int, precision: int, time_ptr: int) -> int:
-        clock = _CLOCKS.get(clock_id)
+        clock = CLOCKS.get(clock_id)
         if clock is None:
             return EINVAL
         self.mem.set_u64(time_ptr, clock[0]())
@@ -555,91 +543,10 @@ class Preview1:
     # --- polling ---
 
     def poll_oneoff(self, in_ptr: int, out_ptr: int, count: int, nevents_ptr: int) -> int:
-        if count == 0:
-            return EINVAL
-        mem = self.mem
-        subscriptions = [
-            _SUBSCRIPTION.unpack_from(mem.read(in_ptr + i * _SUBSCRIPTION_SIZE, 48))
-            for i in range(count)
-        ]
-        events = []
-        deadline = None  # (seconds from now) of the earliest clock subscription
-        clocks = []
-        waiting = {}  # host fd -> [(userdata, type)]
-        for userdata, tag, clock_or_fd, timeout, _precision, subflags in subscriptions:
-            if tag == flags.EVENT_CLOCK:
-                clock = _CLOCKS.get(clock_or_fd)
-                if clock is None:
-                    events.append((userdata, EINVAL, tag, 0, 0))
-                    continue
-                delay = timeout
-                if subflags & flags.SUBCLOCK_ABSTIME:
-                    delay = timeout - clock[0]()
-                delay = max(delay, 0) / 1e9
-                clocks.append((delay, userdata))
-                deadline = delay if deadline is None else min(deadline, delay)
-            elif tag in (flags.EVENT_FD_READ, flags.EVENT_FD_WRITE):
-                ready = self._fd_readiness(clock_or_fd, tag)
-                if ready is None:
-                    host = self.fds.get(clock_or_fd)
-                    waiting.setdefault(_pollable(host), []).append((userdata, tag))
-                else:
-                    events.append((userdata, ready[0], tag, ready[1], 0))
-            else:
-                return EINVAL
-        if not events:
-            events = self._wait(waiting, deadline, clocks)
-        for i, (userdata, error, tag, nbytes, rwflags) in enumerate(events):
-            mem.pack(_EVENT, out_ptr + 32 * i, userdata, error, tag, nbytes, rwflags)
-        mem.set_u32(nevents_ptr, len(events))
+        self.mem.u32(nevents_ptr)
+        nevents = poll(self.fds, self.mem, in_ptr, out_ptr, count)
+        self.mem.set_u32(nevents_ptr, nevents)
         return ESUCCESS
-
-    def _fd_readiness(self, fd: int, tag: int):
-        """(errno, nbytes) if the subscription is decided now; None to wait on a host fd."""
-        entry = self.fds.get(fd)  # an unknown fd fails the whole call, as in wasmtime
-        if isinstance(entry, Directory):
-            return (EBADF, 0)
-        if isinstance(entry, File):
-            if tag == flags.EVENT_FD_READ and entry.filetype == flags.FILETYPE_REGULAR_FILE:
-                st = os.fstat(entry.host_fd)
-                position = os.lseek(entry.host_fd, 0, os.SEEK_CUR)
-                return (ESUCCESS, max(st.st_size - position, 0))
-            if entry.filetype == flags.FILETYPE_REGULAR_FILE:
-                return (ESUCCESS, 0)
-            return None
-        if (tag == flags.EVENT_FD_READ) != (entry.number == 0):
-            return (EBADF, 0)
-        if tag == flags.EVENT_FD_WRITE or entry.fileno() is None:
-            return (ESUCCESS, 0)
-        return None
-
-    def _wait(self, waiting: dict, deadline, clocks: list) -> list:
-        """Block until a host fd in `waiting` is ready or the earliest clock fires."""
-        readers = [
-            fd for fd, subs in waiting.items() if any(t == flags.EVENT_FD_READ for _, t in subs)
-        ]
-        writers = [
-            fd for fd, subs in waiting.items() if any(t == flags.EVENT_FD_WRITE for _, t in subs)
-        ]
-        if readers or writers:
-            readable, writable, _ = select.select(readers, writers, [], deadline)
-        else:
-            time.sleep(deadline or 0)
-            readable = writable = []
-        events = []
-        for fd in readable:
-            for userdata, tag in waiting[fd]:
-                if tag == flags.EVENT_FD_READ:
-                    events.append((userdata, ESUCCESS, tag, 0, 0))
-        for fd in writable:
-            for userdata, tag in waiting[fd]:
-                if tag == flags.EVENT_FD_WRITE:
-                    events.append((userdata, ESUCCESS, tag, 0, 0))
-        if not events:
-            for delay, userdata in clocks:
-                if delay <= deadline:
-                    events.append((userdata, ESUCCESS, flags.EVENT_CLOCK, 0, 0))
-        return events
 
     # --- sockets: not supported ---
 
@@ -741,10 +648,3 @@ def _link(old, new) -> None:
     if stat.S_ISLNK(old.lstat().st_mode):
         raise WasiError(ENOTSUP)
     os.link(old.name, new.name, src_dir_fd=old.dir_fd, dst_dir_fd=new.dir_fd)
-
-
-def _pollable(entry) -> int:
-    """The host fd `select` waits on for a stream or non-regular file."""
-    if isinstance(entry, File):
-        return entry.host_fd
-    return entry.fileno()
