@@ -475,6 +475,7 @@ def test_wasi_runs_on(python, tmp_path):
             script = _script(tmp_path, program)
             done = subprocess.run(
                 [interpreter, str(script), *args],
+                input=b"stdin is a pipe here",
                 capture_output=True,
                 cwd=work / "sandbox",
                 env=dict(os.environ, PYTHONPATH=str(tmp_path)),
@@ -483,3 +484,4 @@ def test_wasi_runs_on(python, tmp_path):
             outputs.append((done.returncode, done.stdout.replace(bytes(work), b"<work>")))
         results.append((outputs, snapshot(work)))
     assert results[1] == results[0]
+    assert b"poll stdin readable: errno 0 nevents 1 userdata 1 type 1" in results[0][0][1][1]
