@@ -121,6 +121,10 @@ def make_escape_fixture(base: Path) -> None:
     os.symlink(str(base / "outside.txt"), sandbox / "out_abs")
     os.symlink("../..", sandbox / "sub" / "up")
     os.symlink("inside.txt", sandbox / "ok")
+    os.symlink("loop2", sandbox / "loop1")
+    os.symlink("loop1", sandbox / "loop2")
+    os.symlink("sub/../ok", sandbox / "chain")
+    os.symlink("sub", sandbox / "subl")
 
 
 def both(program: str, args=(), stdin: bytes = STDIN, setup=None) -> tuple:

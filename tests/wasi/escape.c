@@ -1,6 +1,7 @@
 /* Attempts to reach files outside the preopen; each must fail, and the errno is printed.
    The harness makes the preopen contain: inside.txt, sub/, and symlinks
-   out_rel -> ../outside.txt, out_abs -> /etc/passwd, sub/up -> ../.., ok -> inside.txt. */
+   out_rel -> ../outside.txt, out_abs -> (absolute path of outside.txt), sub/up -> ../..,
+   ok -> inside.txt, loop1 <-> loop2, chain -> sub/../ok, subl -> sub. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +42,8 @@ int main(void) {
         "inside.txt", "ok", "../outside.txt", "sub/../../outside.txt", "sub/../inside.txt",
         "/etc/passwd", "out_rel", "out_abs", "sub/up/outside.txt", "sub/up", "..", ".",
         "./sub/./../inside.txt", "missing/../inside.txt", "inside.txt/", "sub/",
+        "loop1", "chain", "subl/../inside.txt", "subl/up/outside.txt", "sub//..//inside.txt",
+        "", "ok/",
     };
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
         raw_open(paths[i], 1);
