@@ -74,8 +74,9 @@ copysign = math.copysign
 
 _INF = math.inf
 _NINF = -math.inf
-# The canonical NaN; as a double it also encodes the canonical f32 NaN (0x7FC00000).
-_NAN = _unpack_d(_pack_Q(0x7FF8000000000000))[0]
+# A canonical NaN, negative as x86 hardware (and so wasmtime) makes it; as a double it also
+# encodes the canonical f32 NaN (0xFFC00000).
+_NAN = _unpack_d(_pack_Q(0xFFF8000000000000))[0]
 _TWO52 = 4503599627370496.0  # doubles at least this large are integers
 
 M32 = 0xFFFFFFFF
