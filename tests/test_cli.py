@@ -126,3 +126,35 @@ def test_progress_bar_reports_functions_on_a_terminal(monkeypatch):
     bar.close()
     assert "translating big.wasm [" in stream.getvalue() and "2/4 functions" in stream.getvalue()
     assert stream.getvalue().endswith("\n")
+
+
+WASI_PROGRAMS = Path(__file__).resolve().parent / "wasi"
+
+
+def test_run_translates_into_a_cache_and_runs_the_command(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    program = str(WASI_PROGRAMS / "exit_code.wasm")
+    for _ in range(2):  # the second run uses the cached translation
+        result = subprocess.run(
+            [sys.executable, "-m", "wasm2py", "run", program, "--", "exit", "3"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 3, result.stderr
+        assert result.stdout.startswith("ending by exit 3")
+    assert len(list((tmp_path / "cache" / "wasm2py").glob("*.py"))) == 1
+
+
+def test_run_reports_bad_programs_in_one_line(tmp_path):
+    (tmp_path / "bad.wasm").write_bytes(b"\0asm\x01\0\0\0\x05")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    result = subprocess.run(
+        [sys.executable, "-m", "wasm2py", "run", "bad.wasm"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert_one_line_error(result, "bad.wasm")

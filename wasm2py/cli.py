@@ -1,17 +1,21 @@
-"""Command line: `wasm2py INPUT.wasm -o OUTPUT.py`.
+"""Command line: `wasm2py INPUT.wasm -o OUTPUT.py`, and `wasm2py run PROG.wasm -- ARGS`.
 
 Errors print one line to stderr and exit 1; the output file is written whole or not at all.
+`run` translates into a cache keyed by the module's hash, then runs the WASI command.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.util
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from . import __version__
 from .errors import WasmError
 from .pipeline import SUPPORTED_FEATURES, translate
 
@@ -124,7 +128,65 @@ def run(args: argparse.Namespace) -> None:
     write_atomically(output, source)
 
 
+def build_run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wasm2py run",
+        description="Translate a WASI command (cached by its hash) and run it; "
+        "arguments after `--` go to the program.",
+    )
+    parser.add_argument("program", help="the .wasm file to run")
+    parser.add_argument("arguments", nargs=argparse.REMAINDER, help="the program's arguments")
+    parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "wasm2py"
+
+
+def cached_translation(program: Path) -> Path:
+    """The translated module of `program` in the cache, translating it first if needed."""
+    try:
+        data = program.read_bytes()
+    except OSError as e:
+        raise CliError(f"cannot read {program}: {e.strerror or e}") from None
+    key = hashlib.sha256(data + f"wasm2py {__version__}".encode()).hexdigest()[:32]
+    path = cache_dir() / f"m{key}.py"
+    if not path.exists():
+        try:
+            source = translate(data, name=program.stem, progress=ProgressBar(program.name))
+        except WasmError as e:
+            raise CliError(f"{program}: {e}") from None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CliError(f"cannot write {path.parent}: {e.strerror or e}") from None
+        write_atomically(path, source)
+    return path
+
+
+def run_program(args: argparse.Namespace) -> int:
+    from wasm2py_runtime.wasi import run_command
+
+    program = Path(args.program)
+    path = cached_translation(program)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    arguments = args.arguments[1:] if args.arguments[:1] == ["--"] else args.arguments
+    return run_command(module.instantiate, [program.name, *arguments])
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:
+        args = build_run_parser().parse_args(argv[1:])
+        try:
+            return run_program(args)
+        except CliError as e:
+            print(f"wasm2py: error: {e}", file=sys.stderr)
+            return 1
     args = build_parser().parse_args(argv)
     try:
         run(args)
