@@ -2,14 +2,16 @@
 
     python -m tests.fuzz decode --count 100000 [--seed S]
     python -m tests.fuzz diff --count 2000 [--seed S] [--jobs J]
+    python -m tests.fuzz reduce FAILING.wasm crash|diff PATTERN [-o SMALL.wat]
 
 `decode` feeds `wasm2py.translate` mutated seed modules, random bytes behind a valid header and
 random sections; anything but source that compiles or a `WasmError` is a failure, and so is
 accepting a module a reference validator rejects or the other way round. `diff` runs
 `wasm-tools smith` modules (and generated function bodies) in wasmtime and in wasm2py, calls
 every export, and compares results, traps and the exported state afterwards. Failing inputs
-are written to `out/fuzz/`. tests/test_fuzz_decode.py and tests/test_differential.py run
-short, bounded versions of both under pytest.
+are written to `out/fuzz/`; `reduce` cuts one down to the lines that still fail the same way
+(a regex over the crash or divergence message). tests/test_fuzz_decode.py and
+tests/test_differential.py run short, bounded versions of both under pytest.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import ctypes
 import itertools
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -887,8 +890,8 @@ ENGINE = wasmtime.Engine()
 class Wasm2pyRun:
     """The same module translated by wasm2py and instantiated from the generated source."""
 
-    def __init__(self, wasm: bytes):
-        source = wasm2py.translate(wasm, name="fuzz")
+    def __init__(self, wasm: bytes, flat: bool | None = None):
+        source = wasm2py.translate(wasm, name="fuzz", flat=flat)
         self.module = types.ModuleType("fuzz")
         exec(compile(source, "<fuzz>", "exec"), self.module.__dict__)
         self.source = source
@@ -967,8 +970,13 @@ class Report:
         self.divergences.append(what)
 
 
-def compare_module(wasm: bytes, rng: random.Random, arg_sets: int = 3) -> Report:
-    """Instantiate `wasm` in both engines, call every exported function, compare everything."""
+def compare_module(
+    wasm: bytes, rng: random.Random, arg_sets: int = 3, flat: bool | None = None
+) -> Report:
+    """Instantiate `wasm` in both engines, call every exported function, compare everything.
+
+    `flat` is passed to translate(): True forces the flat control-flow lowering everywhere.
+    """
     report = Report()
     try:
         reference = WasmtimeRun(wasm)
@@ -976,7 +984,7 @@ def compare_module(wasm: bytes, rng: random.Random, arg_sets: int = 3) -> Report
         report.skipped = f"wasmtime rejects the module: {str(e).splitlines()[0]}"
         return report
     try:
-        ours = Wasm2pyRun(wasm)
+        ours = Wasm2pyRun(wasm, flat)
     except wasm2py.WasmError as e:
         report.diverge(f"wasm2py rejects a module wasmtime accepts: {e}")
         return report
@@ -1367,6 +1375,111 @@ def generated_module(choose: Chooser, size: int = 40) -> str:
     return f"(module {GENERATED_PRELUDE}\n  {BodyGenerator(choose, size).function()})"
 
 
+# ---- reducing a failing module ---------------------------------------------------------------
+
+
+def module_text(path: Path) -> str:
+    """The text of a .wat or .wasm file, without comments (they would survive line removal)."""
+    if path.suffix == ".wasm":
+        result = subprocess.run(
+            [str(get_executable()), "print", str(path)], capture_output=True, text=True, check=True
+        )
+        text = result.stdout
+    else:
+        text = path.read_text(encoding="utf-8")
+    text = re.sub(r"\(;.*?;\)", "", text)
+    return re.sub(r";;.*", "", text)
+
+
+def still_fails(mode: str, pattern: str, seeds: int = 2) -> Callable[[list[str]], bool]:
+    """A test for the reducer: the module is valid and still crashes the translator with a
+    message matching `pattern` ("crash"), or still diverges from wasmtime with one ("diff")."""
+
+    def test(lines: list[str]) -> bool:
+        try:
+            wasm = wasmtime.wat2wasm("\n".join(lines))
+        except Exception:  # noqa: BLE001 - unbalanced text after a cut
+            return False
+        if not reference_accepts(wasm):
+            return False
+        try:
+            with time_limit(20):
+                if mode == "crash":
+                    try:
+                        wasm2py.translate(wasm)
+                    except wasm2py.WasmError:
+                        return False
+                    return False
+                return any(
+                    re.search(
+                        pattern, "\n".join(compare_module(wasm, random.Random(s)).divergences)
+                    )
+                    for s in range(seeds)
+                )
+        except (Exception, Timeout) as e:  # noqa: BLE001
+            return mode == "crash" and bool(re.search(pattern, f"{type(e).__name__}: {e}"))
+
+    return test
+
+
+_OPENERS = ("block", "loop", "if")
+
+
+def _matching_end(lines: list[str], start: int) -> int | None:
+    depth = 0
+    for i in range(start, len(lines)):
+        word = lines[i].split()[0] if lines[i].split() else ""
+        depth += word in _OPENERS
+        depth -= word == "end"
+        if depth == 0:
+            return i
+    return None
+
+
+def reduce_lines(lines: list[str], test: Callable[[list[str]], bool]) -> list[str]:
+    """Delta debugging over lines, then whole blocks and block wrappers, until nothing goes."""
+    chunk = max(1, len(lines) // 2)
+    while True:
+        while chunk >= 1:
+            i = 0
+            while i < len(lines):
+                candidate = lines[:i] + lines[i + chunk :]
+                if candidate and test(candidate):
+                    lines = candidate
+                else:
+                    i += chunk
+            chunk //= 2
+        before = len(lines)
+        i = 0
+        while i < len(lines):
+            end = _matching_end(lines, i) if lines[i].split()[0] in _OPENERS else None
+            if end is not None:
+                whole = lines[:i] + lines[end + 1 :]
+                unwrapped = lines[:i] + lines[i + 1 : end] + lines[end + 1 :]
+                cut = next((c for c in (whole, unwrapped) if test(c)), None)
+                if cut is not None:
+                    lines = cut
+                    continue
+            i += 1
+        if len(lines) == before:
+            return lines
+        chunk = 1
+
+
+def run_reduce(path: Path, mode: str, pattern: str, output: Path | None) -> int:
+    lines = [line for line in module_text(path).splitlines() if line.strip()]
+    test = still_fails(mode, pattern)
+    if not test(lines):
+        print(f"{path} does not fail that way ({mode} matching {pattern!r})", file=sys.stderr)
+        return 1
+    reduced = "\n".join(reduce_lines(lines, test)) + "\n"
+    if output is None:
+        sys.stdout.write(reduced)
+    else:
+        output.write_text(reduced, encoding="utf-8")
+    return 0
+
+
 # ---- the long runs ----------------------------------------------------------------------------
 
 
@@ -1428,8 +1541,10 @@ def run_decode(count: int, seed: int, quiet: bool = False) -> int:
 
 
 def diff_one(index: int, seed: int) -> tuple[str, Report, bytes]:
-    """Module number `index` of a run: from smith mostly, every fifth a generated body."""
+    """Module number `index` of a run: from smith mostly, every fifth a generated body; every
+    third is translated with the flat control-flow lowering forced everywhere."""
     rng = random.Random(f"{seed}:{index}")
+    flat = True if index % 3 == 2 else None
     if index % 5 == 4:
         wat = generated_module(Chooser.from_random(rng), size=rng.choice((20, 40, 80)))
         wasm = wasmtime.wat2wasm(wat)
@@ -1440,9 +1555,11 @@ def diff_one(index: int, seed: int) -> tuple[str, Report, bytes]:
             return "none", Report(skipped="smith made no module"), b""
         wasm = export_hidden_globals(wasm)
         source = "smith"
+    if flat:
+        source += " flat"
     try:
         with time_limit(60):
-            report = compare_module(wasm, rng)
+            report = compare_module(wasm, rng, flat=flat)
     except Timeout as e:
         report = Report(divergences=[f"timeout: {e}"])
     except Exception as e:  # noqa: BLE001 - any crash is a finding to report
@@ -1475,7 +1592,8 @@ def run_diff(count: int, seed: int, jobs: int, quiet: bool = False) -> int:
         pool, results = None, map(_diff_worker, work)
     try:
         for n, (index, source, report, wasm) in enumerate(results, 1):
-            totals[source] += 1
+            totals[source.split()[0]] += 1
+            totals["flat"] += source.endswith("flat")
             totals["calls"] += report.calls
             if report.skipped:
                 totals["skipped"] += 1
@@ -1493,7 +1611,8 @@ def run_diff(count: int, seed: int, jobs: int, quiet: bool = False) -> int:
     compared = totals["smith"] + totals["generated"] - totals["skipped"]
     print(
         f"diff: {compared} modules compared ({totals['smith']} smith, {totals['generated']} "
-        f"generated, {totals['skipped']} skipped) with {totals['calls']} calls in "
+        f"generated, {totals['flat']} of them flat, {totals['skipped']} skipped) with "
+        f"{totals['calls']} calls in "
         f"{elapsed:.1f} s: {divergent} divergences"
     )
     return 1 if divergent else 0
@@ -1511,10 +1630,17 @@ def main(argv: list[str] | None = None) -> int:
     diff.add_argument("--count", type=int, default=2000)
     diff.add_argument("--seed", type=int, default=0)
     diff.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    reduce = sub.add_parser("reduce", help="cut a failing .wasm/.wat down to the lines that matter")
+    reduce.add_argument("input", type=Path)
+    reduce.add_argument("mode", choices=("crash", "diff"), help="translator crash or divergence")
+    reduce.add_argument("pattern", help="regex the crash ('Type: message') or divergence matches")
+    reduce.add_argument("-o", "--output", type=Path)
     args = parser.parse_args(argv)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
     if args.command == "decode":
         return run_decode(args.count, args.seed)
+    if args.command == "reduce":
+        return run_reduce(args.input, args.mode, args.pattern, args.output)
     return run_diff(args.count, args.seed, args.jobs)
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import random
 
-import pytest
 import wasmtime
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests import fuzz
@@ -87,7 +86,7 @@ def compare(wasm: bytes) -> Report:
 
 # ---- short fuzzing runs -----------------------------------------------------------------------
 
-SMITH_MODULES = 150  # about 2 s; raise to 1000 (about 12 s) once the xfails below are fixed
+SMITH_MODULES = 1000  # about 15 s
 
 
 def test_smith_modules_agree_with_wasmtime():
@@ -107,6 +106,9 @@ def test_smith_modules_agree_with_wasmtime():
     max_examples=400,
     deadline=None,
     derandomize=True,
+    # No shrinking (it can take minutes here): the failure prints the module's text, and
+    # `python -m tests.fuzz reduce` cuts it down.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(st.data())
@@ -114,7 +116,8 @@ def test_generated_function_bodies_agree_with_wasmtime(data):
     wat = fuzz.generated_module(Chooser.from_hypothesis(data), size=30)
     wasm = wasmtime.wat2wasm(wat)
     seed = data.draw(st.integers(0, 2**32 - 1))
-    report = fuzz.compare_module(wasm, random.Random(seed), arg_sets=4)
+    flat = data.draw(st.sampled_from([None, True]))
+    report = fuzz.compare_module(wasm, random.Random(seed), arg_sets=4, flat=flat)
     assert report.skipped is None, report.skipped
     assert not report.divergences, "\n".join(report.divergences) + "\n" + wat
 
@@ -135,28 +138,22 @@ def assert_agrees(wat: str, calls: list[tuple[str, list]]) -> None:
         assert fuzz.compare_state(report, f"after {name}", reference, ours), report.divergences
 
 
-DEAD_AFTER_BLOCK = pytest.mark.xfail(
-    strict=True,
-    reason="lowering bug: after a block with results whose end is unreachable (its body ends in "
-    "unreachable, br or br_table to an outer label, and nothing branches to the block), the "
-    "code that follows is lowered as if live and pops the result the block never produced "
-    "(IndexError, ValueError, or None in the AST)",
-)
+# Code after a block with results whose end is unreachable (its body ends in unreachable, or
+# br or br_table to an outer label, and nothing branches to the block) is dead; it was lowered
+# as if live and popped the result the block never produced (IndexError, ValueError, None in
+# the AST). Fixed in d7f7ac5.
 
 
-@DEAD_AFTER_BLOCK
 def test_dead_code_after_a_block_ending_in_unreachable():
     assert_agrees('(module (func (export "f") block (result f32) unreachable end drop))',
                   [("f", [])])  # fmt: skip
 
 
-@DEAD_AFTER_BLOCK
 def test_dead_code_after_a_block_left_by_an_outer_branch_drop():
     assert_agrees('(module (func (export "f") block block (result f32) br 1 end drop end))',
                   [("f", [])])  # fmt: skip
 
 
-@DEAD_AFTER_BLOCK
 def test_dead_code_after_a_block_left_by_an_outer_branch_operator():
     assert_agrees(
         """(module (func (export "f") (param i32) (result i32)
@@ -167,7 +164,6 @@ def test_dead_code_after_a_block_left_by_an_outer_branch_operator():
     )
 
 
-@DEAD_AFTER_BLOCK
 def test_dead_code_after_a_block_left_by_an_outer_branch_store():
     assert_agrees(
         """(module (memory 1) (func (export "f") (param f64) (result f32)
@@ -181,16 +177,12 @@ def test_dead_code_after_a_block_left_by_an_outer_branch_store():
     )
 
 
-LOCAL_SET_ORDER = pytest.mark.xfail(
-    strict=True,
-    reason="lowering bug: local.set/local.tee of a value that can trap or has effects does not "
-    "first evaluate the impure entries pending below it on the operand stack (only those that "
-    "read the written local), so a pending load, trapping operator or call runs after it: "
-    "wrong trap, or a later read sees state from before the call",
-)
+# local.set/local.tee of a value that can trap or has effects did not first evaluate the impure
+# entries pending below it (only those reading the written local), so a pending load, trapping
+# operator or call ran after it: the wrong trap, or a later read seeing state from before the
+# call. Fixed in d7f7ac5.
 
 
-@LOCAL_SET_ORDER
 def test_a_trapping_load_traps_before_a_later_trapping_local_set():
     assert_agrees(
         """(module (memory 1) (func (export "f") (param f64) (result i64) (local i32)
@@ -201,7 +193,6 @@ def test_a_trapping_load_traps_before_a_later_trapping_local_set():
     )
 
 
-@LOCAL_SET_ORDER
 def test_a_call_runs_before_a_later_local_set_reads_the_global_it_wrote():
     assert_agrees(
         """(module
@@ -215,7 +206,6 @@ def test_a_call_runs_before_a_later_local_set_reads_the_global_it_wrote():
     )
 
 
-@LOCAL_SET_ORDER
 def test_a_call_runs_before_a_later_local_set_reads_the_memory_it_wrote():
     assert_agrees(
         """(module (memory (export "m") 1)
@@ -228,7 +218,6 @@ def test_a_call_runs_before_a_later_local_set_reads_the_memory_it_wrote():
     )
 
 
-@LOCAL_SET_ORDER
 def test_a_call_runs_before_a_later_local_set_traps():
     assert_agrees(
         """(module
