@@ -80,6 +80,36 @@ def test_smith_globals_are_all_exported_and_the_fuel_counter_is_found():
     assert fuzz.FUEL_EXPORT in after and "wasm2py-fuzz-g2" in after
 
 
+def test_the_reducer_keeps_only_what_the_failure_needs():
+    text = """(module
+      (memory 1)
+      (func (export "f") (param i32) (result i32)
+        block (result i32)
+          local.get 0
+          i32.const 2
+          i32.add
+          loop
+            i32.const 1
+            drop
+          end
+          i32.const 7
+          i32.div_s
+        end
+        i32.const 1
+        i32.xor))"""
+
+    def still_there(lines: list[str]) -> bool:
+        try:
+            wasm = wasmtime.wat2wasm("\n".join(lines))
+        except wasmtime.WasmtimeError:
+            return False
+        return fuzz.reference_accepts(wasm) and any("div_s" in line for line in lines)
+
+    reduced = fuzz.reduce_lines(text.splitlines(), still_there)
+    assert still_there(reduced)
+    assert not any(word in "\n".join(reduced) for word in ("memory", "block", "loop", "drop"))
+
+
 def compare(wasm: bytes) -> Report:
     return fuzz.compare_module(wasm, random.Random(0))
 
