@@ -461,12 +461,14 @@ class ContractViolation(AssertionError):
     """translate() did something other than return compilable source or raise WasmError."""
 
 
-def check_translate(data: bytes, seconds: float = 20.0) -> str:
+def check_translate(
+    data: bytes, seconds: float = 20.0, features: frozenset[str] | None = None
+) -> str:
     """Translate `data`; "ok" or "error" if the contract holds, else raise ContractViolation."""
     try:
         with time_limit(seconds):
             try:
-                source = wasm2py.translate(data)
+                source = wasm2py.translate(data, features=features)
             except wasm2py.WasmError as e:
                 if e.offset is not None and not 0 <= e.offset <= len(data):
                     raise ContractViolation(
@@ -492,32 +494,55 @@ _LATER_PROPOSALS = ("wasm_threads", "wasm_tail_call", "wasm_simd", "wasm_multi_m
                     "wasm_memory64", "wasm_relaxed_simd", "wasm_exceptions",
                     "wasm_function_references", "wasm_gc", "wasm_wide_arithmetic",
                     "wasm_custom_page_sizes", "wasm_stack_switching")  # fmt: skip
+# The Wasm 2.0 proposals wasmtime's config can turn off, by the name translate() uses (without
+# reference types wasmtime-py's engine panics: its component-model-async needs them).
+_WASMTIME_SWITCHES = {"bulk-memory": "wasm_bulk_memory", "multi-value": "wasm_multi_value"}
+_ENGINES: dict[frozenset[str], wasmtime.Engine | None] = {}
 
 
-def _wasm2_engine() -> wasmtime.Engine:
-    config = wasmtime.Config()
-    for proposal in _LATER_PROPOSALS:
-        setattr(config, proposal, False)
-    return wasmtime.Engine(config)
+def _engine(features: frozenset[str]) -> wasmtime.Engine | None:
+    """A validating engine for exactly `features`, or None if wasmtime cannot be set up so."""
+    if features not in _ENGINES:
+        config = wasmtime.Config()
+        for proposal in _LATER_PROPOSALS:
+            setattr(config, proposal, False)
+        for feature in wasm2py.SUPPORTED_FEATURES - features:
+            if feature not in _WASMTIME_SWITCHES:
+                _ENGINES[features] = None  # wasm-tools will have to answer
+                return None
+            setattr(config, _WASMTIME_SWITCHES[feature], False)
+        try:
+            _ENGINES[features] = wasmtime.Engine(config)
+        except wasmtime.WasmtimeError:
+            _ENGINES[features] = None
+    return _ENGINES[features]
 
 
-WASM2_ENGINE = _wasm2_engine()
-
-
-def reference_accepts(data: bytes) -> bool:
-    """Whether `data` is a valid Wasm 2.0 module without SIMD, by wasmtime's validator."""
+def reference_accepts(data: bytes, features: frozenset[str] | None = None) -> bool | None:
+    """Whether `data` is a valid Wasm 2.0 module without SIMD (and with only `features` of the
+    proposals translate() knows), by wasmtime's validator; None if it cannot say."""
+    engine = _engine(wasm2py.SUPPORTED_FEATURES if features is None else features)
+    if engine is None:
+        return None
     try:
-        wasmtime.Module.validate(WASM2_ENGINE, data)
+        wasmtime.Module.validate(engine, data)
     except wasmtime.WasmtimeError:
         return False
     return True
 
 
-def wasm_tools_accepts(data: bytes) -> tuple[bool, str]:
+def wasm_tools_accepts(data: bytes, features: frozenset[str] | None = None) -> tuple[bool, str]:
     """The same question to `wasm-tools validate`, whose features can be set exactly (wasmtime's
     extended-const cannot be turned off): (valid, first line of the error)."""
+    off = wasm2py.SUPPORTED_FEATURES - (
+        wasm2py.SUPPORTED_FEATURES if features is None else features
+    )
     result = subprocess.run(
-        [str(get_executable()), "validate", "--features=wasm2,-simd"],
+        [
+            str(get_executable()),
+            "validate",
+            ",".join(["--features=wasm2", "-simd", *(f"-{f}" for f in sorted(off))]),
+        ],
         input=data,
         capture_output=True,
         timeout=60,
@@ -526,13 +551,13 @@ def wasm_tools_accepts(data: bytes) -> tuple[bool, str]:
     return result.returncode == 0, lines[0] if lines else ""
 
 
-def check_validation(data: bytes, outcome: str) -> None:
+def check_validation(data: bytes, outcome: str, features: frozenset[str] | None = None) -> None:
     """translate() accepts exactly the modules a reference validator accepts."""
-    if (outcome == "ok") == reference_accepts(data):
+    if (outcome == "ok") == reference_accepts(data, features):
         return
-    valid, why = wasm_tools_accepts(data)
+    valid, why = wasm_tools_accepts(data, features)
     if valid and outcome != "ok":
-        raise ContractViolation("wasm2py rejects a module wasm-tools validates")
+        raise ContractViolation(f"wasm2py rejects a module wasm-tools validates ({outcome})")
     if not valid and outcome == "ok":
         raise ContractViolation(f"wasm2py accepts a module wasm-tools rejects: {why}")
 
@@ -1586,6 +1611,11 @@ def save_failure(kind: str, index: int, data: bytes, message: str) -> Path:
     return path
 
 
+def random_features(rng: random.Random) -> frozenset[str]:
+    """A random subset of the proposals translate() supports (its `features` argument)."""
+    return frozenset(f for f in sorted(wasm2py.SUPPORTED_FEATURES) if rng.random() < 0.5)
+
+
 def decode_inputs(rng: random.Random, seeds: list[bytes]) -> Iterator[tuple[str, bytes]]:
     """An endless mix: mutated seeds (mostly), random bytes after a header, random sections,
     and smith modules whose function bodies are random bytes."""
@@ -1613,12 +1643,16 @@ def run_decode(count: int, seed: int, quiet: bool = False) -> int:
     failures = 0
     started = time.monotonic()
     for i, (kind, data) in enumerate(itertools.islice(decode_inputs(rng, seeds), count)):
+        features = random_features(rng) if rng.random() < 0.2 else None
+        outcomes["restricted"] += features is not None
         try:
-            outcome = check_translate(data)
-            check_validation(data, outcome)
+            outcome = check_translate(data, features=features)
+            check_validation(data, outcome, features)
             outcomes[outcome] += 1
         except ContractViolation as e:
             failures += 1
+            if features is not None:
+                e = ContractViolation(f"{e} (features={sorted(features)})")
             path = save_failure("decode", i, data, str(e))
             print(f"FAIL #{i} ({kind}): {str(e).splitlines()[0]} -> {path}", flush=True)
         outcomes[kind] += 1
@@ -1630,7 +1664,7 @@ def run_decode(count: int, seed: int, quiet: bool = False) -> int:
         f"{outcomes['error']} WasmError, {failures} failures "
         f"({outcomes['mutated']} mutated, {outcomes['random-bytes']} random bytes, "
         f"{outcomes['random-sections']} random sections, {outcomes['smith-invalid-funcs']} smith "
-        "with raw function bodies)"
+        f"with raw function bodies; {outcomes['restricted']} with some proposals turned off)"
     )
     return 1 if failures else 0
 
