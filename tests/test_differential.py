@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 import wasmtime
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -257,4 +258,20 @@ def test_a_call_runs_before_a_later_local_set_traps():
             call $f
             local.get 0 i32.trunc_f64_s local.set 1))""",
         [("run", [0x7FF8000000000000])],
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="lowering bug: a local write spills the pending entries that read the local, but not "
+    "the impure entries below them first, so a trapping operator over the local is evaluated "
+    "before an older pending load: the wrong trap",
+)
+def test_a_local_write_keeps_older_pending_traps_first():
+    assert_agrees(
+        """(module (memory 1) (func (export "f") (param f32) (result i64 i64)
+          i32.const 65535 i64.load       ;; out of bounds: traps first
+          local.get 0 i64.trunc_f32_s    ;; NaN: would trap, and reads local 0
+          f32.const 0 local.set 0))      ;; the write that spills it""",
+        [("f", [0x7FC00000])],
     )
