@@ -1250,7 +1250,7 @@ GENERATED_PRELUDE = """
 # How often each kind of instruction is tried (a kind that does not fit the stack is skipped).
 INSTRUCTION_WEIGHTS = {"push": 2, "numeric": 4, "local": 1, "global": 1, "memory": 2, "call": 1,
                        "select": 1, "drop": 1, "block": 1, "if": 1, "loop": 1, "br_if": 1,
-                       "br": 1, "br_table": 1, "misc": 1}  # fmt: skip
+                       "br": 1, "br_table": 1, "misc": 1, "clobber": 2}  # fmt: skip
 INSTRUCTION_KINDS = tuple(k for k, n in INSTRUCTION_WEIGHTS.items() for _ in range(n))
 
 
@@ -1382,6 +1382,13 @@ class BodyGenerator:
             return self.br_table(stack)
         elif kind == "misc":
             return self.misc(stack)
+        elif kind == "clobber":
+            # A write that does not touch the stack: pending reads of the local must go first.
+            index = self.choose.below(len(self.LOCALS))
+            self.push_value(self.LOCALS[index])
+            self.emit(f"local.{self.choose.pick(('set', 'tee'))} {index}")
+            if self.out[-1].startswith("local.tee"):
+                self.emit("drop")
         return None
 
     def numeric(self, stack: list[str]) -> None:
