@@ -132,6 +132,33 @@ def test_every_length_and_count_field_at_every_edge_value_without_allocating_it(
         tracemalloc.stop()
 
 
+# The eight element segment encodings, with a funcref table to put them in: bit 0 passive or
+# declarative (bulk memory), bit 1 explicit table or declarative, bit 2 expressions instead of
+# function indices (reference types, as wasm-tools and wasmtime require).
+ELEMENT_SEGMENTS = {
+    0: b"\x00\x41\x00\x0b\x00",
+    1: b"\x01\x00\x00",
+    2: b"\x02\x00\x41\x00\x0b\x00\x00",
+    3: b"\x03\x00\x00",
+    4: b"\x04\x41\x00\x0b\x00",
+    5: b"\x05\x70\x00",
+    6: b"\x06\x00\x41\x00\x0b\x70\x00",
+    7: b"\x07\x70\x00",
+}
+
+
+@pytest.mark.parametrize("flags", ELEMENT_SEGMENTS)
+@pytest.mark.parametrize(
+    "features", [set(), {"bulk-memory"}, {"reference-types"}, {"bulk-memory", "reference-types"}]
+)
+def test_each_element_segment_encoding_needs_its_proposals(flags, features):
+    data = HEADER + section(4, b"\x01\x70\x00\x01") + section(9, b"\x01" + ELEMENT_SEGMENTS[flags])
+    needs = {"bulk-memory"} if flags & 1 else set()
+    needs |= {"reference-types"} if flags & 4 else set()
+    outcome = check_translate(data, features=frozenset(features))
+    assert outcome == ("ok" if needs <= features else "error")
+
+
 # ---- claims of enormous sizes -----------------------------------------------------------------
 
 BIG = uleb(2**32 - 1)

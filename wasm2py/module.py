@@ -53,6 +53,7 @@ class Elem:
     table: int = 0
     offset_expr: Expr | None = None
     offset: int = 0
+    uses_exprs: bool = False  # the binary gave expressions, not function indices (flag bit 2)
 
 
 @dataclass

@@ -119,7 +119,7 @@ def read_elem(r: Reader) -> Elem:
     else:
         etype = r.reftype() if uses_exprs else read_elemkind(r)
     init = r.vec(read_const_expr if uses_exprs else ref_func_expr)
-    return Elem(mode, etype, init, table, offset_expr, start)
+    return Elem(mode, etype, init, table, offset_expr, start, uses_exprs)
 
 
 def read_data(r: Reader) -> Data:

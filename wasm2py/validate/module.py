@@ -242,6 +242,8 @@ def _check_elems(ctx: Context) -> None:
             raise ValidationError(f"elements must be references, not {elem.type}", elem.offset)
         if elem.type == "externref":
             _require(ctx, "reference-types", "an externref element segment", elem.offset)
+        if elem.uses_exprs:
+            _require(ctx, "reference-types", "an element segment of expressions", elem.offset)
         if elem.mode != "active":
             _require(ctx, "bulk-memory", f"a {elem.mode} element segment", elem.offset)
         else:
