@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from tests import fuzz
 from tests.fuzz import Chooser, Outcome, Report, Wasm2pyRun, WasmtimeRun
+from wasm2py.binary import decode
 
 # ---- the harness itself -----------------------------------------------------------------------
 
@@ -75,8 +76,8 @@ def test_floats_cross_into_both_engines_bit_exactly():
 def test_smith_globals_are_all_exported_and_the_fuel_counter_is_found():
     wasm = fuzz.smith(random.Random(3).randbytes(800))
     assert wasm is not None
-    before = [e.name for e in fuzz.decode(wasm).exports]
-    after = [e.name for e in fuzz.decode(fuzz.export_hidden_globals(wasm)).exports]
+    before = [e.name for e in decode(wasm).exports]
+    after = [e.name for e in decode(fuzz.export_hidden_globals(wasm)).exports]
     assert after[: len(before)] == before
     assert fuzz.FUEL_EXPORT in after and "wasm2py-fuzz-g2" in after
 
