@@ -159,6 +159,21 @@ def test_each_element_segment_encoding_needs_its_proposals(flags, features):
     assert outcome == ("ok" if needs <= features else "error")
 
 
+@pytest.mark.parametrize("signature", ["", "(result i32) i32.const 1", "(param i32) drop"])
+def test_a_type_index_as_block_type_needs_multi_value_even_for_mvp_signatures(signature):
+    """Found by decode fuzzing with multi-value off: `block (type 0)` of type [] -> [] passed."""
+    params = "(param i32)" if "param" in signature else ""
+    results = "(result i32)" if "result" in signature else ""
+    body = signature.split(") ", 1)[1] if ")" in signature else ""
+    wat = f"""(module (type $t (func {params} {results}))
+      (func {results} {"i32.const 0" if params else ""} block (type $t) {body} end))"""
+    data = wasmtime.wat2wasm(wat)
+    everything_else = wasm2py.SUPPORTED_FEATURES - {"multi-value"}
+    assert check_translate(data) == "ok"
+    assert check_translate(data, features=everything_else) == "error"
+    fuzz.check_validation(data, "error", everything_else)
+
+
 # ---- claims of enormous sizes -----------------------------------------------------------------
 
 BIG = uleb(2**32 - 1)

@@ -184,10 +184,10 @@ def block_signature(ctx: Context, bt: BlockType) -> tuple[list, list]:
         sig = ([], [bt])
     else:
         ft = ctx.type_at(bt)
-        if ft.params or len(ft.results) > 1:
-            err = feature_error(ctx, "multi-value", "a block type with params or several results")
-            if err:
-                raise err
+        # Type indices as block types came with multi-value, even for [] -> [] or [] -> [t].
+        err = feature_error(ctx, "multi-value", "a block type given as a type index")
+        if err:
+            raise err
         sig = (list(ft.params), list(ft.results))
     ctx.block_types[bt] = sig
     return sig
