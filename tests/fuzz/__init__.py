@@ -13,8 +13,8 @@ are written to `out/fuzz/`; `reduce` cuts one down to the lines that still fail 
 (a regex over the crash or divergence message). tests/test_fuzz_decode.py and
 tests/test_differential.py run short, bounded versions of both under pytest.
 
-The pipeline, by module: common (binary writing, time limits) → seeds and mutate (inputs for
-decode) → contract (what translate() must do, a reference validator) → smith (random valid
+The pipeline, by module: common (binary writing, time limits) → seeds and mutations (inputs for
+decode) → contract (what translate() must do, a reference validator) → wasm_smith (random valid
 modules) and bodies (random function bodies) → engines (wasmtime and wasm2py side by side) →
 reduce → runs (the command line).
 """
@@ -50,11 +50,11 @@ from .engines import (
     same_outcome,
     same_value,
 )
-from .mutate import EDGE_LEBS, MUTATIONS, mutate, random_mutations, random_sections
+from .mutations import EDGE_LEBS, MUTATIONS, mutate, random_mutations, random_sections
 from .reduce import reduce_lines
 from .runs import decode_inputs, diff_one, random_features
 from .seeds import seed_modules, spec_modules
-from .smith import FUEL_EXPORT, SMITH_FLAGS, export_hidden_globals, smith
+from .wasm_smith import FUEL_EXPORT, SMITH_FLAGS, export_hidden_globals, smith
 
 __all__ = [
     "EDGE_LEBS",

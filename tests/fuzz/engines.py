@@ -18,7 +18,7 @@ from wasmtime._func import enter_wasm
 
 import wasm2py
 
-from .smith import FUEL_EXPORT, SMITH_FUEL
+from .wasm_smith import FUEL_EXPORT, SMITH_FUEL
 
 WIDTH = {"i32": 32, "i64": 64, "f32": 32, "f64": 64}
 EXTERN_TOKENS = ("extern-a", "extern-b")

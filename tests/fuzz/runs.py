@@ -21,10 +21,10 @@ from .bodies import Chooser, generated_module
 from .common import FAILURES_DIR, HEADER, Timeout, time_limit
 from .contract import ContractViolation, check_translate, check_validation
 from .engines import Report, compare_module
-from .mutate import mutate, random_mutations, random_sections
+from .mutations import mutate, random_mutations, random_sections
 from .reduce import run_reduce
 from .seeds import seed_modules, spec_modules
-from .smith import export_hidden_globals, smith
+from .wasm_smith import export_hidden_globals, smith
 
 
 def save_failure(kind: str, index: int, data: bytes, message: str) -> Path:

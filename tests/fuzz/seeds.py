@@ -9,7 +9,7 @@ import wasmtime
 import wasm2py
 
 from .common import SPEC_CACHE, name_bytes, section
-from .smith import smith
+from .wasm_smith import smith
 
 # Small modules that between them use every section and every shape of immediate.
 SEED_WATS = (
