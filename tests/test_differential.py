@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 import wasmtime
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -262,16 +261,6 @@ def test_a_call_runs_before_a_later_local_set_traps():
     )
 
 
-SPILL_ORDER = pytest.mark.xfail(
-    strict=True,
-    reason="lowering bug: a local write spills the pending entries that read the local, but not "
-    "the impure entries below them first, so an impure entry over the local (a load, a "
-    "trapping operator) is evaluated before an older pending call or load: the wrong trap, or "
-    "a load that misses what the call stored",
-)
-
-
-@SPILL_ORDER
 def test_a_local_write_keeps_older_pending_traps_first():
     assert_agrees(
         """(module (memory 1) (func (export "f") (param f32) (result i64 i64)
@@ -282,7 +271,6 @@ def test_a_local_write_keeps_older_pending_traps_first():
     )
 
 
-@SPILL_ORDER
 def test_a_local_write_keeps_an_older_pending_call_first():
     assert_agrees(
         """(module (memory (export "m") 1)

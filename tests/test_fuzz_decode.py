@@ -247,12 +247,6 @@ def test_a_length_claiming_gigabytes_is_refused_without_allocating(data):
     assert outcome == "error" or data[8] == 0 or data[8:9] == b"\x04"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lowering: every declared local gets an initializing assignment, used or not, so "
-    "a 10-byte function declaring 50,000 locals becomes 50,000 lines: 100 bytes of input make "
-    "9 MB of source in 7 s, and 10 KB would make about 1 GB",
-)
 def test_the_source_grows_with_the_input_not_with_declared_counts():
     body = b"\x01" + uleb(50000) + b"\x7e\x0b"  # 50,000 unused i64 locals, an empty body
     data = (

@@ -430,17 +430,9 @@ def test_name_section_names_are_inert():
 def test_the_module_name_given_to_translate_is_inert():
     wasm = exporting_module(["f", "g", "h"])
     for name in NAMES:
-        if "\n    __wasm2py_functions__\n" in name:
-            continue  # see test_a_module_name_holding_the_emitter_placeholder
         assert load(wasm, name=name).instantiate().exports["g"]() == 1, repr(name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emit bug: emit() splits the module's source at the line '    __wasm2py_functions__'; "
-    "the module docstring holds the name given to translate() unescaped, so a name with that "
-    "line in it makes the split fail (ValueError: too many values to unpack)",
-)
 def test_a_module_name_holding_the_emitter_placeholder():
     wasm = exporting_module(["f", "g", "h"])
     assert load(wasm, name="x\n    __wasm2py_functions__\ny").instantiate().exports["g"]() == 1

@@ -30,7 +30,8 @@ def emit(
     try:
         skeleton = _unparse(lowered.skeleton)
         marker = f"    {FUNCTIONS_PLACEHOLDER}\n"
-        before, after = skeleton.split(marker)
+        # The last one: only the docstring, earlier, holds text from the caller unescaped.
+        before, after = skeleton.rsplit(marker, 1)
         parts = [before]
         for done, function in enumerate(lowered.functions, 1):
             # Generated functions hold no multi-line string literals: indenting lines is safe.

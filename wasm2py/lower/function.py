@@ -132,7 +132,10 @@ class FunctionLowerer:
             prologue.append(ast.Nonlocal(names=[f"g{g}" for g in ids]))
         local_types = self.code.local_types
         zero = {"i32": 0, "i64": 0, "f32": 0.0, "f64": 0.0}
+        read = {ins.imm for ins in self.code.body if ins.op.family == "local.get"}
         for k, t in enumerate(local_types):
+            if n_params + k not in read:
+                continue  # never read: it needs no initial value (nor a line of source)
             prologue.append(assign([f"l{n_params + k}"], [ast.Constant(zero.get(t))]))
         if self.flat:
             prologue.append(assign([PC], [_int(self.blocks[0][0])]))

@@ -101,7 +101,15 @@ class ValueStack:
         self.spill_where(lambda e: not e.pure, end=len(self.entries) - keep_top)
 
     def before_local_write(self, local: int) -> None:
-        self.spill_where(lambda e: local in e.reads)
+        """Evaluate the entries reading `local` before it changes; where one of them is impure,
+        the impure entries below it go first, to keep Wasm's order of effects."""
+        last_impure_reader = max(
+            (i for i, e in enumerate(self.entries) if local in e.reads and not e.pure), default=-1
+        )
+        for i in range(len(self.entries)):
+            entry = self.entries[i]
+            if local in entry.reads or (not entry.pure and i < last_impure_reader):
+                self.spill_entry(i)
 
     def spill_all(self, start: int = 0) -> None:
         """Leave only constants and temporaries: required before control flow splits."""
