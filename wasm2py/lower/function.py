@@ -80,6 +80,11 @@ class FunctionLowerer:
         self.emit(assign([temp], [entry.expr]))
         return Entry(name(temp))
 
+    def emit_helper_call(self, helper: str, state: list[ast.expr], n_operands: int) -> None:
+        """`helper(*state, *operands)` as a statement: the bulk memory and table operations."""
+        operands = self.pop_for_effect(n_operands)
+        self.emit_expr(memory.call(helper, *state, *(e.expr for e in operands)))
+
     def pop_for_effect(self, n: int) -> list[Entry]:
         """Operands of an instruction with effects, after everything impure below them ran."""
         operands = self.stack.shallow(self.stack.popn(n))
@@ -181,19 +186,15 @@ class FunctionLowerer:
         self.emit(ast.Continue())
 
     # -- branches -------------------------------------------------------------------------
-    def innermost_loop(self, below: int | None = None) -> Frame | None:
-        frames = self.frames if below is None else self.frames[:below]
-        for f in reversed(frames):
+    def innermost_loop(self) -> Frame | None:
+        for f in reversed(self.frames):
             if f.py_loop:
                 return f
         return None
 
     def jump(self, target: Frame) -> None:
-        """Transfer control to `target` (its values already assigned)."""
+        """Transfer control to `target`, a construct (its values already assigned)."""
         target.reached = True
-        if target.kind == "func":
-            self.emit_return([])
-            return
         if self.flat:
             self.goto(target.head_label if target.kind == "loop" else target.end_label)
             return
@@ -241,11 +242,11 @@ class FunctionLowerer:
         else:
             self.emit(ast.Return(value=ast.Tuple(elts=values, ctx=ast.Load())))
 
-    def prepare_branch(self, n_values: int, condition: Entry | None) -> Entry | None:
-        """Evaluate what must run before a conditional branch; return the condition."""
+    def prepare_branch(self, n_values: int) -> None:
+        """Evaluate what must run before a conditional branch (its condition already popped);
+        the `n_values` it carries become temporaries, read on both paths."""
         self.stack.before_effect()
         self.stack.spill_all(len(self.stack) - n_values)
-        return condition
 
     # -- control handlers -----------------------------------------------------------------
     def open_frame(self, kind: str, ins: Instr, i: int) -> Frame:
@@ -399,9 +400,9 @@ class FunctionLowerer:
             self.out = frame.outer
             if frame.py_loop:
                 self.after_loop(frame)
+        # Drop what a dead arm left; an untargeted block's results stay as they are.
         self.stack.truncate(frame.height + (0 if frame.result_vars else len(frame.results)))
         if frame.result_vars:
-            self.stack.truncate(frame.height)
             for v in frame.result_vars:
                 self.stack.push(Entry(name(v)))
         self.dead = not live
@@ -463,7 +464,7 @@ class FunctionLowerer:
     def lower_br_if(self, ins: Instr, i: int) -> None:
         target = self.frames[-1 - ins.imm]
         condition = self.stack.pop()
-        self.prepare_branch(len(target.branch_types), condition)
+        self.prepare_branch(len(target.branch_types))
         if target.convertible:
             self.skip_rest_if(target, condition)
             return
@@ -496,7 +497,7 @@ class FunctionLowerer:
         labels, default = ins.imm
         index = self.stack.pop()
         n_values = len(self.frames[-1 - default].branch_types)
-        self.prepare_branch(n_values, index)
+        self.prepare_branch(n_values)
         index = self.to_temp(index)
         ranges = _ranges([*labels, default])
         cases = [label for _, label in ranges]

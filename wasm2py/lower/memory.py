@@ -118,10 +118,7 @@ def _segment(index: int) -> ast.expr:
 
 def lower_memory_init(fl, ins: Instr) -> None:
     data_index, mem = ins.imm
-    d, s, n = fl.pop_for_effect(3)
-    fl.emit_expr(
-        call("memory_init", name(memory_id(mem)), _segment(data_index), d.expr, s.expr, n.expr)
-    )
+    fl.emit_helper_call("memory_init", [name(memory_id(mem)), _segment(data_index)], 3)
 
 
 def lower_data_drop(fl, ins: Instr) -> None:
@@ -132,19 +129,8 @@ def lower_data_drop(fl, ins: Instr) -> None:
 
 def lower_memory_copy(fl, ins: Instr) -> None:
     dst_mem, src_mem = ins.imm
-    d, s, n = fl.pop_for_effect(3)
-    fl.emit_expr(
-        call(
-            "memory_copy",
-            name(memory_id(dst_mem)),
-            name(memory_id(src_mem)),
-            d.expr,
-            s.expr,
-            n.expr,
-        )
-    )
+    fl.emit_helper_call("memory_copy", [name(memory_id(dst_mem)), name(memory_id(src_mem))], 3)
 
 
 def lower_memory_fill(fl, ins: Instr) -> None:
-    d, v, n = fl.pop_for_effect(3)
-    fl.emit_expr(call("memory_fill", name(memory_id(ins.imm)), d.expr, v.expr, n.expr))
+    fl.emit_helper_call("memory_fill", [name(memory_id(ins.imm))], 3)

@@ -33,8 +33,7 @@ def lower_table_get(fl, ins: Instr) -> None:
 
 
 def lower_table_set(fl, ins: Instr) -> None:
-    index, value = fl.pop_for_effect(2)
-    fl.emit_expr(call("table_set", name(table_elements_id(ins.imm)), index.expr, value.expr))
+    fl.emit_helper_call("table_set", [name(table_elements_id(ins.imm))], 2)
 
 
 def lower_table_size(fl, ins: Instr) -> None:
@@ -49,38 +48,18 @@ def lower_table_grow(fl, ins: Instr) -> None:
 
 
 def lower_table_fill(fl, ins: Instr) -> None:
-    i, v, n = fl.pop_for_effect(3)
-    fl.emit_expr(call("table_fill", name(table_elements_id(ins.imm)), i.expr, v.expr, n.expr))
+    fl.emit_helper_call("table_fill", [name(table_elements_id(ins.imm))], 3)
 
 
 def lower_table_copy(fl, ins: Instr) -> None:
     dst, src = ins.imm
-    d, s, n = fl.pop_for_effect(3)
-    fl.emit_expr(
-        call(
-            "table_copy",
-            name(table_elements_id(dst)),
-            name(table_elements_id(src)),
-            d.expr,
-            s.expr,
-            n.expr,
-        )
-    )
+    tables = [name(table_elements_id(dst)), name(table_elements_id(src))]
+    fl.emit_helper_call("table_copy", tables, 3)
 
 
 def lower_table_init(fl, ins: Instr) -> None:
     elem_index, table = ins.imm
-    d, s, n = fl.pop_for_effect(3)
-    fl.emit_expr(
-        call(
-            "table_init",
-            name(table_elements_id(table)),
-            _segment(elem_index),
-            d.expr,
-            s.expr,
-            n.expr,
-        )
-    )
+    fl.emit_helper_call("table_init", [name(table_elements_id(table)), _segment(elem_index)], 3)
 
 
 def lower_elem_drop(fl, ins: Instr) -> None:
