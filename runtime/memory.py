@@ -4,12 +4,18 @@ The buffer is a bytearray. A memory that starts at LAZY_BYTES or more is an anon
 instead (where the OS can resize one in place), which the OS fills with zero pages only when
 touched: a module may declare 4 GiB and use a few pages. Both index, slice, take `struct`
 accesses and raise on out-of-bounds addresses the same way.
+
+Generated code reads aligned 16/32/64-bit values through typed views of the buffer (`views`):
+indexing a memoryview costs about half a `struct` call. A buffer with live views cannot be
+resized, so `grow` releases them, resizes, makes new ones and hands them to every `watch`er.
 """
 
 from __future__ import annotations
 
 import mmap
+import struct
 import sys
+from collections.abc import Callable
 
 from .traps import OUT_OF_BOUNDS_MEMORY, Trap
 
@@ -17,6 +23,9 @@ PAGE_SIZE = 65536
 MAX_PAGES = 65536
 LAZY_BYTES = 256 * 1024 * 1024
 _CAN_MAP_LAZILY = sys.platform.startswith("linux") and hasattr(mmap, "MAP_ANONYMOUS")
+# The formats of `Memory.views`, in order; generated code unpacks the tuple in this order.
+VIEW_FORMATS = ("H", "h", "I", "i", "Q", "d")
+_NATIVE_IS_WASM_ORDER = sys.byteorder == "little"
 
 
 def _new_buffer(size: int):
@@ -26,6 +35,33 @@ def _new_buffer(size: int):
         except (OSError, ValueError):
             pass
     return bytearray(size)
+
+
+class _StructView:
+    """A typed view for big-endian hosts, where a memoryview's native order is not Wasm's."""
+
+    def __init__(self, data, fmt: str):
+        packer = struct.Struct("<" + fmt)
+        self._data = data
+        self._size = packer.size
+        self._unpack = packer.unpack_from
+        self._pack = packer.pack_into
+
+    def __getitem__(self, index: int):
+        return self._unpack(self._data, index * self._size)[0]
+
+    def __setitem__(self, index: int, value) -> None:
+        self._pack(self._data, index * self._size, value)
+
+    def release(self) -> None:
+        """Nothing to release: this view holds no buffer export."""
+
+
+def _typed_views(data) -> tuple:
+    if not _NATIVE_IS_WASM_ORDER:
+        return tuple(_StructView(data, fmt) for fmt in VIEW_FORMATS)
+    raw = memoryview(data)
+    return (raw, *(raw.cast(fmt) for fmt in VIEW_FORMATS))
 
 
 class Count(int):
@@ -45,6 +81,19 @@ class Memory:
         self.maximum = maximum
         self.pages = minimum
         self.data = _new_buffer(minimum * PAGE_SIZE)
+        self._views = _typed_views(self.data)
+        self._watchers: list[Callable[[], None]] = []
+
+    @property
+    def views(self) -> tuple:
+        """Typed views of the buffer, one per VIEW_FORMATS entry; replaced on every grow."""
+        if _NATIVE_IS_WASM_ORDER:
+            return self._views[1:]
+        return self._views
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every grow, when `views` are new ones."""
+        self._watchers.append(callback)
 
     @property
     def size(self) -> Count:
@@ -66,14 +115,22 @@ class Memory:
         if delta < 0 or new > limit:
             return -1
         if delta:
+            for view in reversed(self._views):  # the casts before the view they were cast from
+                view.release()
             try:
                 if isinstance(self.data, mmap.mmap):
                     self.data.resize(new * PAGE_SIZE)
                 else:
                     self.data.extend(bytes(delta * PAGE_SIZE))
-            except (MemoryError, OSError, ValueError):
+            except (MemoryError, OSError, ValueError, BufferError):
+                # BufferError: the host holds a view of the buffer; growing may fail anyway.
                 return -1
-            self.pages = new
+            else:
+                self.pages = new
+            finally:
+                self._views = _typed_views(self.data)
+                for callback in self._watchers:
+                    callback()
         return old
 
     def grow_raw(self, delta: int) -> int:

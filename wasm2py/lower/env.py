@@ -31,6 +31,15 @@ def memory_bytes_id(index: int) -> str:
     return f"m{index}"
 
 
+def memory_view_id(index: int, fmt: str) -> str:
+    """A typed view of memory `index` (fmt from wasm2py_runtime.memory.VIEW_FORMATS)."""
+    return f"m{index}{fmt}"
+
+
+def memory_watcher_id(index: int) -> str:
+    return f"V{index}"
+
+
 def table_id(index: int) -> str:
     return f"T{index}"
 

@@ -12,6 +12,7 @@ import ast
 from ..module import Code, Instr
 from ..types import FuncType
 from . import memory, tables, variables
+from .aligned import use_aligned_views
 from .control import Analysis, Frame, analyze
 from .env import Env
 from .numeric import lower_numeric
@@ -625,4 +626,5 @@ LOWER = {
 
 def lower_function(env: Env, index: int, code: Code, flat: bool | None = None) -> ast.FunctionDef:
     """The `def f<index>(...)` for a defined function (index in the function index space)."""
-    return FunctionLowerer(env, index, code, env.func_types[index], flat).lower()
+    func = FunctionLowerer(env, index, code, env.func_types[index], flat).lower()
+    return use_aligned_views(func)

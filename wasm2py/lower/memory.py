@@ -38,6 +38,7 @@ _STORERS = {
     ("i64", 2): ("store_u16", 0xFFFF),
     ("i64", 4): ("store_u32", 0xFFFFFFFF),
 }
+LOADERS = frozenset(a for a, _ in _LOADERS.values())
 ACCESSORS = sorted({a for a, _ in _LOADERS.values()} | {a for a, _ in _STORERS.values()})
 BULK_HELPERS = ("memory_init", "memory_copy", "memory_fill")
 

@@ -11,6 +11,8 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from wasm2py_runtime.memory import VIEW_FORMATS
+
 from ..module import Expr, Module
 from ..opcodes import OPS
 from .env import (
@@ -21,6 +23,8 @@ from .env import (
     funcref_id,
     memory_bytes_id,
     memory_id,
+    memory_view_id,
+    memory_watcher_id,
     private_global_id,
     shared_global_id,
     table_elements_id,
@@ -29,7 +33,7 @@ from .env import (
 from .function import lower_function
 from .memory import ACCESSORS, BULK_HELPERS, call
 from .numeric import helper_names
-from .stack import assign, name
+from .stack import assign, name, store
 from .tables import TABLE_HELPERS
 from .variables import constant_expr
 
@@ -150,7 +154,7 @@ class ModuleLowerer:
                         [method("link", "memory", *where, const(lim.min), const(lim.max))],
                     )
                 )
-                self.emit(assign([memory_bytes_id(k)], [attr(memory_id(k), "data")]))
+                self.bind_memory(k)
             elif imp.kind == "table":
                 tt = imp.desc
                 args = (const(tt.elem), const(tt.limits.min), const(tt.limits.max))
@@ -161,12 +165,34 @@ class ModuleLowerer:
                 g = method("link", "global_", *where, const(gt.valtype), const(gt.mutable))
                 self.emit(assign([shared_global_id(k)], [g]))
 
+    def bind_memory(self, k: int) -> None:
+        """`m<k>` is the buffer; the typed views are rebound by a watcher whenever it grows."""
+        self.emit(assign([memory_bytes_id(k)], [attr(memory_id(k), "data")]))
+        views = [memory_view_id(k, fmt) for fmt in VIEW_FORMATS]
+
+        def unpack_views() -> ast.Assign:
+            targets = ast.Tuple(elts=[store(v) for v in views], ctx=ast.Store())
+            return ast.Assign(targets=[targets], value=attr(memory_id(k), "views"), lineno=0)
+
+        self.emit(unpack_views())
+        rebind = [ast.Nonlocal(names=views), unpack_views()]
+        watcher = ast.FunctionDef(
+            name=memory_watcher_id(k),
+            args=_args(),
+            body=rebind,
+            decorator_list=[],
+            returns=None,
+            lineno=0,
+        )
+        self.emit(watcher)
+        self.emit(ast.Expr(value=method(memory_id(k), "watch", name(memory_watcher_id(k)))))
+
     def define_memories_and_tables(self) -> None:
         first = len(self.module.imported("memory"))
         for k, mt in enumerate(self.module.memories, first):
             lim = mt.limits
             self.emit(assign([memory_id(k)], [call("Memory", const(lim.min), const(lim.max))]))
-            self.emit(assign([memory_bytes_id(k)], [attr(memory_id(k), "data")]))
+            self.bind_memory(k)
         first = len(self.module.imported("table"))
         for k, tt in enumerate(self.module.tables, first):
             args = (const(tt.elem), const(tt.limits.min), const(tt.limits.max))

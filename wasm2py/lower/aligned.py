@@ -1,0 +1,429 @@
+"""Aligned memory accesses through typed views, where the address is proven aligned.
+
+A 16/32/64-bit access through `struct` costs about twice an index into a typed memoryview
+(`m0I[addr >> 2]`), but a view indexes whole elements, so it can serve only an address that is
+a multiple of the access width. Wasm's alignment immediate is a hint, not a promise, so this
+pass proves alignment from the generated code itself, per function and flow-insensitively:
+a variable is a multiple of 2**k when every value ever assigned to it is, given what is known
+of the variables those values read. The fixpoint starts from "a multiple of everything" and
+only lowers; parameters and closure variables (globals) are unknown. An unproven access keeps
+its `struct` call, whose cost an alignment test at run time would not save.
+
+It runs on the lowered AST, after all other lowering: loads and stores keep one shape until
+here, and the pass sees every assignment the lowering made, temporaries included.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import wasm2py_runtime.numeric as runtime_numeric
+
+from .env import memory_bytes_id, memory_view_id
+from .memory import LOADERS
+
+# accessor -> (view format, log2 of the width)
+_LOAD_VIEWS = {
+    "load_u16": ("H", 1),
+    "load_s16": ("h", 1),
+    "load_u32": ("I", 2),
+    "load_s32": ("i", 2),
+    "load_u64": ("Q", 3),
+    "load_f64": ("d", 3),
+}
+_STORE_VIEWS = {
+    "store_u16": ("H", 1),
+    "store_u32": ("I", 2),
+    "store_u64": ("Q", 3),
+    "store_f64": ("d", 3),
+}
+UNKNOWN = 0
+EVERYTHING = 64  # zero, and the initial guess for a variable
+_MAX_ROUNDS = 12  # the fixpoint takes two or three in practice; past this, prove nothing
+
+# Calls that cannot re-enter generated code (and so cannot grow memory and replace a view
+# between reading it and indexing it).
+_PURE_CALLS = frozenset(runtime_numeric.__all__) | LOADERS | {"float", "bin", "len"}
+_TRAP_FREE_OPS = (
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.BitAnd,
+    ast.BitOr,
+    ast.BitXor,
+    ast.LShift,
+    ast.RShift,
+)
+
+
+def _trailing_zeros(value: int) -> int:
+    if value == 0:
+        return EVERYTHING
+    return min((value & -value).bit_length() - 1, EVERYTHING)
+
+
+class _Alignment:
+    """log2 of the largest power of two known to divide an expression's value."""
+
+    def __init__(self, known: dict[str, int]):
+        self.known = known
+
+    def of(self, node: ast.expr) -> int:
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, int) and not isinstance(value, bool):
+                return _trailing_zeros(value)
+            return UNKNOWN
+        if isinstance(node, ast.Name):
+            return self.known.get(node.id, UNKNOWN)
+        if isinstance(node, ast.BinOp):
+            return self._binop(node)
+        if isinstance(node, ast.IfExp):
+            return min(self.of(node.body), self.of(node.orelse))
+        if isinstance(node, ast.NamedExpr):
+            return self.of(node.value)
+        return UNKNOWN
+
+    def _binop(self, node: ast.BinOp) -> int:
+        op, left, right = node.op, node.left, node.right
+        if isinstance(op, (ast.Add, ast.Sub, ast.BitOr, ast.BitXor)):
+            return min(self.of(left), self.of(right))
+        if isinstance(op, ast.Mult):
+            return min(self.of(left) + self.of(right), EVERYTHING)
+        if isinstance(op, ast.BitAnd):
+            return max(self.of(left), self.of(right))
+        if isinstance(op, ast.LShift) and isinstance(right, ast.Constant):
+            return min(self.of(left) + right.value, EVERYTHING)
+        if isinstance(op, ast.Mod) and isinstance(right, ast.Constant):
+            # x % 2**k keeps x's low k bits: the wrap of an add or sub.
+            divisor = right.value
+            if isinstance(divisor, int) and divisor > 0 and divisor & (divisor - 1) == 0:
+                return min(self.of(left), divisor.bit_length() - 1)
+        return UNKNOWN
+
+
+def _children(node: ast.expr) -> tuple:
+    """The sub-expressions of an expression, fast for the node types lowering produces."""
+    kind = type(node)
+    if kind is ast.Name or kind is ast.Constant:
+        return ()
+    if kind is ast.BinOp:
+        return (node.left, node.right)
+    if kind is ast.Call:
+        return (node.func, *node.args)
+    if kind is ast.Subscript:
+        return (node.value, node.slice)
+    if kind is ast.Compare:
+        return (node.left, *node.comparators)
+    if kind is ast.IfExp:
+        return (node.test, node.body, node.orelse)
+    if kind is ast.BoolOp or kind is ast.Tuple:
+        return tuple(node.values if kind is ast.BoolOp else node.elts)
+    if kind is ast.UnaryOp:
+        return (node.operand,)
+    if kind is ast.Attribute:
+        return (node.value,)
+    if kind is ast.NamedExpr:
+        return (node.target, node.value)
+    return tuple(ast.iter_child_nodes(node))
+
+
+def _walk(node: ast.expr):
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(_children(node))
+
+
+def _no_reentry(node: ast.expr) -> bool:
+    return all(
+        isinstance(sub.func, ast.Name) and sub.func.id in _PURE_CALLS
+        for sub in _walk(node)
+        if type(sub) is ast.Call
+    )
+
+
+def _names(node: ast.expr) -> set[str]:
+    return {sub.id for sub in _walk(node) if type(sub) is ast.Name}
+
+
+def _walrus_targets(node: ast.expr) -> set[str]:
+    return {sub.target.id for sub in _walk(node) if type(sub) is ast.NamedExpr}
+
+
+def _trap_free(node: ast.expr) -> bool:
+    """Evaluating `node` can neither trap nor have an effect."""
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return True
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, _TRAP_FREE_OPS):
+            return _trap_free(node.left) and _trap_free(node.right)
+        if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and isinstance(node.right, ast.Constant):
+            return bool(node.right.value) and _trap_free(node.left)
+        return False
+    if isinstance(node, ast.UnaryOp):
+        return _trap_free(node.operand)
+    if isinstance(node, ast.Compare):
+        return _trap_free(node.left) and all(_trap_free(c) for c in node.comparators)
+    if isinstance(node, ast.BoolOp):
+        return all(_trap_free(v) for v in node.values)
+    if isinstance(node, ast.IfExp):
+        return _trap_free(node.test) and _trap_free(node.body) and _trap_free(node.orelse)
+    return False
+
+
+def _element_index(addr: ast.expr, shift: int) -> ast.expr:
+    if isinstance(addr, ast.Constant):
+        return ast.Constant(addr.value >> shift)
+    return ast.BinOp(left=addr, op=ast.RShift(), right=ast.Constant(shift))
+
+
+def _view(fmt: str, ctx: ast.expr_context) -> ast.Name:
+    return ast.Name(id=memory_view_id(0, fmt), ctx=ctx)
+
+
+def _accessor(node: ast.expr, table: dict) -> tuple[str, int] | None:
+    """(format, shift) if `node` calls one of `table`'s accessors on memory 0."""
+    if type(node) is not ast.Call or type(node.func) is not ast.Name:
+        return None
+    found = table.get(node.func.id)
+    if found is None:
+        return None
+    buffer = node.args[0]
+    if type(buffer) is not ast.Name or buffer.id != memory_bytes_id(0):
+        return None
+    return found
+
+
+def _statement_expressions(node: ast.stmt) -> list[ast.expr]:
+    """The expressions a statement evaluates itself (not those of statements it contains)."""
+    if isinstance(node, (ast.If, ast.While)):
+        return [node.test]
+    return [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+
+
+class _Scan:
+    """One pass over the function: which statements hold accesses, and which variables
+    something other than a plain assignment writes (walrus targets, nonlocals)."""
+
+    def __init__(self) -> None:
+        self.candidates: set[int] = set()
+        self.stored: set[str] = set()
+        self.nonlocals: set[str] = set()
+        self.volatile: set[str] = set()
+
+    def block(self, statements: list[ast.stmt]) -> None:
+        for node in statements:
+            if isinstance(node, ast.Nonlocal):
+                self.nonlocals.update(node.names)
+                self.volatile.update(node.names)
+                continue
+            for expr in _statement_expressions(node):
+                for sub in _walk(expr):
+                    kind = type(sub)
+                    if kind is ast.Call:
+                        if _accessor(sub, _LOAD_VIEWS) or _accessor(sub, _STORE_VIEWS):
+                            self.candidates.add(id(node))
+                    elif kind is ast.Name:
+                        if type(sub.ctx) is ast.Store:
+                            self.stored.add(sub.id)
+                    elif kind is ast.NamedExpr:
+                        self.volatile.add(sub.target.id)
+            if isinstance(node, (ast.If, ast.While)):
+                self.block(node.body)
+                self.block(node.orelse)
+
+
+State = dict[str, int]  # variable -> alignment (above 0); a variable not in it is unknown
+
+
+def _join(states: list[State | None]) -> State | None:
+    reachable = [s for s in states if s is not None]
+    if not reachable:
+        return None
+    first, *rest = reachable
+    joined = dict(first)
+    for other in rest:
+        for var in list(joined):
+            if var in other:
+                joined[var] = min(joined[var], other[var])
+            else:
+                del joined[var]
+    return joined
+
+
+class _Unsupported(Exception):
+    """A statement the dataflow does not model: the function keeps its struct accesses."""
+
+
+class _Flow:
+    """Forward dataflow over the structured function body: the state before each statement
+    that holds an access.
+
+    A loop's body is walked until the state at its head stops changing; the last walk of a
+    statement is then the one made from fixed points, so it is the state recorded.
+    None is the state of code nothing reaches (after a break, continue, return or raise).
+    A block owns the state it is given and updates it in place.
+    """
+
+    def __init__(self, candidates: set[int], volatile: set[str]) -> None:
+        self.candidates = candidates
+        self.volatile = volatile  # never tracked: written where the flow cannot see
+        self.before: dict[int, State] = {}
+        self.loops: list[tuple[list[State], list[State]]] = []  # (breaks, continues)
+
+    def block(self, statements: list[ast.stmt], state: State | None) -> State | None:
+        for node in statements:
+            if state is None:
+                return None
+            if id(node) in self.candidates:
+                self.before[id(node)] = dict(state)
+            state = self.statement(node, state)
+        return state
+
+    def statement(self, node: ast.stmt, state: State) -> State | None:
+        kind = type(node)
+        if kind is ast.Assign:
+            value = _Alignment(state).of(node.value)
+            for target in node.targets:
+                for var in _stored_names(target):
+                    state.pop(var, None)
+            (target,) = node.targets if len(node.targets) == 1 else (None,)
+            if type(target) is ast.Name and value and target.id not in self.volatile:
+                state[target.id] = value
+            return state
+        if kind is ast.Expr or kind is ast.Pass or kind is ast.Nonlocal:
+            return state
+        if kind is ast.Return or kind is ast.Raise:
+            return None
+        if kind is ast.If:
+            return _join([self.block(node.body, dict(state)), self.block(node.orelse, state)])
+        if kind is ast.While and not node.orelse:
+            return self.loop(node, state)
+        if kind is ast.Break:
+            self.loops[-1][0].append(state)
+            return None
+        if kind is ast.Continue:
+            self.loops[-1][1].append(state)
+            return None
+        raise _Unsupported(kind.__name__)
+
+    def loop(self, node: ast.While, state: State) -> State | None:
+        head = state
+        while True:
+            self.loops.append(([], []))
+            end = self.block(node.body, dict(head))
+            breaks, continues = self.loops.pop()
+            new_head = _join([state, end, *continues])
+            if new_head == head:
+                break
+            head = new_head
+        always = isinstance(node.test, ast.Constant) and node.test.value is True
+        return _join(breaks if always else [*breaks, head])
+
+
+def _stored_names(target: ast.expr) -> list[str]:
+    if type(target) is ast.Name:
+        return [target.id]
+    if type(target) is ast.Tuple:
+        return [n for t in target.elts for n in _stored_names(t)]
+    return []
+
+
+class _UseViews:
+    """Rewrites the accesses of each statement under the state recorded before it."""
+
+    def __init__(self, before: dict[int, State], own: set[str]):
+        self.before = before
+        self.own = own  # the function's own variables: no call can change them
+        self.alignment = _Alignment({})
+
+    def block(self, statements: list[ast.stmt]) -> None:
+        for k, node in enumerate(statements):
+            state = self.before.get(id(node))
+            if state is not None:
+                self.alignment = _Alignment(state)
+                statements[k] = self.statement(node)
+            if isinstance(node, (ast.If, ast.While)):
+                self.block(node.body)
+                self.block(node.orelse)
+
+    def statement(self, node: ast.stmt) -> ast.stmt:
+        if isinstance(node, (ast.If, ast.While)):
+            node.test = self.expr(node.test)
+            return node
+        if type(node) is ast.Expr and _accessor(node.value, _STORE_VIEWS):
+            return self.store(node)
+        for field in ("value", "exc"):
+            child = getattr(node, field, None)
+            if isinstance(child, ast.expr):
+                setattr(node, field, self.expr(child))
+        return node
+
+    def expr(self, node: ast.expr) -> ast.expr:
+        kind = type(node)
+        if kind is ast.Name or kind is ast.Constant:
+            return node
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, ast.expr):
+                setattr(node, field, self.expr(value))
+            elif isinstance(value, list):
+                value[:] = [self.expr(v) if isinstance(v, ast.expr) else v for v in value]
+        if kind is ast.Subscript:
+            return self.load(node)
+        return node
+
+    def load(self, node: ast.Subscript) -> ast.expr:
+        if not (type(node.slice) is ast.Constant and node.slice.value == 0):
+            return node
+        found = _accessor(node.value, _LOAD_VIEWS)
+        if found is None:
+            return node
+        fmt, shift = found
+        addr = node.value.args[1]
+        # The view is read before the address is computed: the address must not grow memory.
+        if self.alignment.of(addr) < shift or not _no_reentry(addr):
+            return node
+        return ast.Subscript(
+            value=_view(fmt, ast.Load()), slice=_element_index(addr, shift), ctx=ast.Load()
+        )
+
+    def store(self, node: ast.Expr) -> ast.stmt:
+        call = node.value
+        call.args[1:] = [self.expr(a) for a in call.args[1:]]
+        fmt, shift = _accessor(call, _STORE_VIEWS)
+        _, addr, value = call.args
+        if self.alignment.of(addr) < shift or not _no_reentry(addr):
+            return node
+        # `view[index] = value` computes the value first, then reads the view, then the index,
+        # which must not grow memory. Wasm computes the address first: either the value has
+        # no effect (nor trap), or the address has none and reads only variables the value
+        # cannot change.
+        if not _trap_free(value):
+            reads = _names(addr)
+            if not (_trap_free(addr) and reads <= self.own):
+                return node
+            if reads & _walrus_targets(value):
+                return node
+        target = ast.Subscript(
+            value=_view(fmt, ast.Load()), slice=_element_index(addr, shift), ctx=ast.Store()
+        )
+        return ast.Assign(targets=[target], value=value, lineno=0)
+
+
+def use_aligned_views(func: ast.FunctionDef) -> ast.FunctionDef:
+    """Rewrite `func`'s provably aligned 16/32/64-bit accesses of memory 0 to typed views."""
+    scan = _Scan()
+    scan.block(func.body)
+    if not scan.candidates:
+        return func
+    flow = _Flow(scan.candidates, scan.volatile)
+    try:
+        flow.block(func.body, {})
+    except _Unsupported:
+        return func
+    params = {a.arg for a in func.args.args}
+    own = (scan.stored | params) - scan.nonlocals
+    _UseViews(flow.before, own).block(func.body)
+    return func
