@@ -3,11 +3,11 @@
 A 16/32/64-bit access through `struct` costs about twice an index into a typed memoryview
 (`m0I[addr >> 2]`), but a view indexes whole elements, so it can serve only an address that is
 a multiple of the access width. Wasm's alignment immediate is a hint, not a promise, so this
-pass proves alignment from the generated code itself, per function and flow-insensitively:
-a variable is a multiple of 2**k when every value ever assigned to it is, given what is known
-of the variables those values read. The fixpoint starts from "a multiple of everything" and
-only lowers; parameters and closure variables (globals) are unknown. An unproven access keeps
-its `struct` call, whose cost an alignment test at run time would not save.
+pass proves alignment from the generated code itself: a forward dataflow over each function
+(C compilers reuse a local for values of different alignment) tracks, before every statement,
+which variables are multiples of which power of two. Parameters and closure variables
+(globals) are unknown. An unproven access keeps its `struct` call: measured, a test of the
+alignment at run time costs what the view saves.
 
 It runs on the lowered AST, after all other lowering: loads and stores keep one shape until
 here, and the pass sees every assignment the lowering made, temporaries included.
@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import ast
 
-import wasm2py_runtime.numeric as runtime_numeric
-
 from .env import memory_bytes_id, memory_view_id
-from .memory import LOADERS
+from .exprs import names, no_reentry, stored_names, trap_free, walk, walrus_targets
 
 # accessor -> (view format, log2 of the width)
 _LOAD_VIEWS = {
@@ -39,21 +37,6 @@ _STORE_VIEWS = {
 }
 UNKNOWN = 0
 EVERYTHING = 64  # zero, and the initial guess for a variable
-_MAX_ROUNDS = 12  # the fixpoint takes two or three in practice; past this, prove nothing
-
-# Calls that cannot re-enter generated code (and so cannot grow memory and replace a view
-# between reading it and indexing it).
-_PURE_CALLS = frozenset(runtime_numeric.__all__) | LOADERS | {"float", "bin", "len"}
-_TRAP_FREE_OPS = (
-    ast.Add,
-    ast.Sub,
-    ast.Mult,
-    ast.BitAnd,
-    ast.BitOr,
-    ast.BitXor,
-    ast.LShift,
-    ast.RShift,
-)
 
 
 def _trailing_zeros(value: int) -> int:
@@ -100,77 +83,6 @@ class _Alignment:
             if isinstance(divisor, int) and divisor > 0 and divisor & (divisor - 1) == 0:
                 return min(self.of(left), divisor.bit_length() - 1)
         return UNKNOWN
-
-
-def _children(node: ast.expr) -> tuple:
-    """The sub-expressions of an expression, fast for the node types lowering produces."""
-    kind = type(node)
-    if kind is ast.Name or kind is ast.Constant:
-        return ()
-    if kind is ast.BinOp:
-        return (node.left, node.right)
-    if kind is ast.Call:
-        return (node.func, *node.args)
-    if kind is ast.Subscript:
-        return (node.value, node.slice)
-    if kind is ast.Compare:
-        return (node.left, *node.comparators)
-    if kind is ast.IfExp:
-        return (node.test, node.body, node.orelse)
-    if kind is ast.BoolOp or kind is ast.Tuple:
-        return tuple(node.values if kind is ast.BoolOp else node.elts)
-    if kind is ast.UnaryOp:
-        return (node.operand,)
-    if kind is ast.Attribute:
-        return (node.value,)
-    if kind is ast.NamedExpr:
-        return (node.target, node.value)
-    return tuple(ast.iter_child_nodes(node))
-
-
-def _walk(node: ast.expr):
-    pending = [node]
-    while pending:
-        node = pending.pop()
-        yield node
-        pending.extend(_children(node))
-
-
-def _no_reentry(node: ast.expr) -> bool:
-    return all(
-        isinstance(sub.func, ast.Name) and sub.func.id in _PURE_CALLS
-        for sub in _walk(node)
-        if type(sub) is ast.Call
-    )
-
-
-def _names(node: ast.expr) -> set[str]:
-    return {sub.id for sub in _walk(node) if type(sub) is ast.Name}
-
-
-def _walrus_targets(node: ast.expr) -> set[str]:
-    return {sub.target.id for sub in _walk(node) if type(sub) is ast.NamedExpr}
-
-
-def _trap_free(node: ast.expr) -> bool:
-    """Evaluating `node` can neither trap nor have an effect."""
-    if isinstance(node, (ast.Name, ast.Constant)):
-        return True
-    if isinstance(node, ast.BinOp):
-        if isinstance(node.op, _TRAP_FREE_OPS):
-            return _trap_free(node.left) and _trap_free(node.right)
-        if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and isinstance(node.right, ast.Constant):
-            return bool(node.right.value) and _trap_free(node.left)
-        return False
-    if isinstance(node, ast.UnaryOp):
-        return _trap_free(node.operand)
-    if isinstance(node, ast.Compare):
-        return _trap_free(node.left) and all(_trap_free(c) for c in node.comparators)
-    if isinstance(node, ast.BoolOp):
-        return all(_trap_free(v) for v in node.values)
-    if isinstance(node, ast.IfExp):
-        return _trap_free(node.test) and _trap_free(node.body) and _trap_free(node.orelse)
-    return False
 
 
 def _element_index(addr: ast.expr, shift: int) -> ast.expr:
@@ -220,7 +132,7 @@ class _Scan:
                 self.volatile.update(node.names)
                 continue
             for expr in _statement_expressions(node):
-                for sub in _walk(expr):
+                for sub in walk(expr):
                     kind = type(sub)
                     if kind is ast.Call:
                         if _accessor(sub, _LOAD_VIEWS) or _accessor(sub, _STORE_VIEWS):
@@ -287,7 +199,7 @@ class _Flow:
         if kind is ast.Assign:
             value = _Alignment(state).of(node.value)
             for target in node.targets:
-                for var in _stored_names(target):
+                for var in stored_names(target):
                     state.pop(var, None)
             (target,) = node.targets if len(node.targets) == 1 else (None,)
             if type(target) is ast.Name and value and target.id not in self.volatile:
@@ -321,14 +233,6 @@ class _Flow:
             head = new_head
         always = isinstance(node.test, ast.Constant) and node.test.value is True
         return _join(breaks if always else [*breaks, head])
-
-
-def _stored_names(target: ast.expr) -> list[str]:
-    if type(target) is ast.Name:
-        return [target.id]
-    if type(target) is ast.Tuple:
-        return [n for t in target.elts for n in _stored_names(t)]
-    return []
 
 
 class _UseViews:
@@ -383,7 +287,7 @@ class _UseViews:
         fmt, shift = found
         addr = node.value.args[1]
         # The view is read before the address is computed: the address must not grow memory.
-        if self.alignment.of(addr) < shift or not _no_reentry(addr):
+        if self.alignment.of(addr) < shift or not no_reentry(addr):
             return node
         return ast.Subscript(
             value=_view(fmt, ast.Load()), slice=_element_index(addr, shift), ctx=ast.Load()
@@ -394,17 +298,17 @@ class _UseViews:
         call.args[1:] = [self.expr(a) for a in call.args[1:]]
         fmt, shift = _accessor(call, _STORE_VIEWS)
         _, addr, value = call.args
-        if self.alignment.of(addr) < shift or not _no_reentry(addr):
+        if self.alignment.of(addr) < shift or not no_reentry(addr):
             return node
         # `view[index] = value` computes the value first, then reads the view, then the index,
         # which must not grow memory. Wasm computes the address first: either the value has
         # no effect (nor trap), or the address has none and reads only variables the value
         # cannot change.
-        if not _trap_free(value):
-            reads = _names(addr)
-            if not (_trap_free(addr) and reads <= self.own):
+        if not trap_free(value):
+            reads = names(addr)
+            if not (trap_free(addr) and reads <= self.own):
                 return node
-            if reads & _walrus_targets(value):
+            if reads & walrus_targets(value):
                 return node
         target = ast.Subscript(
             value=_view(fmt, ast.Load()), slice=_element_index(addr, shift), ctx=ast.Store()

@@ -1,0 +1,109 @@
+"""Facts about generated expressions that the AST passes share: effects, traps, names.
+
+Generated expressions are built from a few node types (see `children`); these helpers walk
+them without ast.walk's generic field lookup, which dominates a pass over a large function.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import wasm2py_runtime.numeric as runtime_numeric
+
+from .memory import LOADERS
+
+# Calls that cannot re-enter generated code (so cannot grow memory or change a global).
+_PURE_CALLS = frozenset(runtime_numeric.__all__) | LOADERS | {"float", "bin", "len"}
+_TRAP_FREE_OPS = (
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.BitAnd,
+    ast.BitOr,
+    ast.BitXor,
+    ast.LShift,
+    ast.RShift,
+)
+
+
+def children(node: ast.expr) -> tuple:
+    """The sub-expressions of an expression, fast for the node types lowering produces."""
+    kind = type(node)
+    if kind is ast.Name or kind is ast.Constant:
+        return ()
+    if kind is ast.BinOp:
+        return (node.left, node.right)
+    if kind is ast.Call:
+        return (node.func, *node.args)
+    if kind is ast.Subscript:
+        return (node.value, node.slice)
+    if kind is ast.Compare:
+        return (node.left, *node.comparators)
+    if kind is ast.IfExp:
+        return (node.test, node.body, node.orelse)
+    if kind is ast.BoolOp or kind is ast.Tuple:
+        return tuple(node.values if kind is ast.BoolOp else node.elts)
+    if kind is ast.UnaryOp:
+        return (node.operand,)
+    if kind is ast.Attribute:
+        return (node.value,)
+    if kind is ast.NamedExpr:
+        return (node.target, node.value)
+    return tuple(ast.iter_child_nodes(node))
+
+
+def walk(node: ast.expr):
+    """`node` and every expression inside it."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(children(node))
+
+
+def no_reentry(node: ast.expr) -> bool:
+    """Evaluating `node` cannot run generated code (nor grow memory or change globals)."""
+    return all(
+        isinstance(sub.func, ast.Name) and sub.func.id in _PURE_CALLS
+        for sub in walk(node)
+        if type(sub) is ast.Call
+    )
+
+
+def names(node: ast.expr) -> set[str]:
+    """The variables `node` reads."""
+    return {sub.id for sub in walk(node) if type(sub) is ast.Name}
+
+
+def walrus_targets(node: ast.expr) -> set[str]:
+    return {sub.target.id for sub in walk(node) if type(sub) is ast.NamedExpr}
+
+
+def trap_free(node: ast.expr) -> bool:
+    """Evaluating `node` can neither trap nor have an effect."""
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return True
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, _TRAP_FREE_OPS):
+            return trap_free(node.left) and trap_free(node.right)
+        if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and isinstance(node.right, ast.Constant):
+            return bool(node.right.value) and trap_free(node.left)
+        return False
+    if isinstance(node, ast.UnaryOp):
+        return trap_free(node.operand)
+    if isinstance(node, ast.Compare):
+        return trap_free(node.left) and all(trap_free(c) for c in node.comparators)
+    if isinstance(node, ast.BoolOp):
+        return all(trap_free(v) for v in node.values)
+    if isinstance(node, ast.IfExp):
+        return trap_free(node.test) and trap_free(node.body) and trap_free(node.orelse)
+    return False
+
+
+def stored_names(target: ast.expr) -> list[str]:
+    """The variables an assignment target writes."""
+    if type(target) is ast.Name:
+        return [target.id]
+    if type(target) is ast.Tuple:
+        return [n for t in target.elts for n in stored_names(t)]
+    return []
