@@ -52,6 +52,7 @@ __all__ = [
     "i64_trunc_sat_s",
     "i64_trunc_sat_u",
     "i64_trunc_u",
+    "sqrt",
 ]
 
 _pack_f = struct.Struct("<f").pack
@@ -66,6 +67,8 @@ _unpack_Q = struct.Struct("<Q").unpack
 _ceil = math.ceil
 _floor = math.floor
 _sqrt = math.sqrt
+# Generated code calls math's sqrt directly for operands `>= 0.0`, fsqrt for the rest.
+sqrt = math.sqrt
 _ldexp = math.ldexp
 
 # math's versions only move or clear the sign bit, so NaN payloads (even signalling) survive.

@@ -68,6 +68,11 @@ def _op(name, code, imm, sig, family, feature=None, **data) -> Op:
 
 M32 = "0xFFFFFFFF"
 M64 = "0xFFFFFFFFFFFFFFFF"
+# add and sub reduce with `%`: CPython takes a short path for a dividend below the modulus (and
+# so below 2**33 or 2**65: one digit more), faster than `&` for the common sums that do not
+# wrap. Products keep `&` (`%` of a large dividend is slow); see lower/numeric.py.
+P32 = "0x100000000"
+P64 = "0x10000000000000000"
 S32 = "0x80000000"
 S64 = "0x8000000000000000"
 
@@ -93,12 +98,13 @@ def _int_rows(t: str, base: int, sign: str) -> list[Op]:
 def _int_arith(t: str, base: int, mask: str, sign: str, bits: int) -> list[Op]:
     """The integer unary and binary operators of one width."""
     b, un, bin_ = bits - 1, f"{t} -> {t}", f"{t} {t} -> {t}"
+    modulus = P32 if bits == 32 else P64
     return [
         _op(f"{t}.clz", base, Imm.NONE, un, "numeric", py=f"{bits} - a.bit_length()"),
         _op(f"{t}.ctz", base + 1, Imm.NONE, un, "numeric", py=f"{t}_ctz(a)"),
         _op(f"{t}.popcnt", base + 2, Imm.NONE, un, "numeric", py="bin(a).count('1')"),
-        _op(f"{t}.add", base + 3, Imm.NONE, bin_, "numeric", py=f"(a + b) & {mask}"),
-        _op(f"{t}.sub", base + 4, Imm.NONE, bin_, "numeric", py=f"(a - b) & {mask}"),
+        _op(f"{t}.add", base + 3, Imm.NONE, bin_, "numeric", py=f"(a + b) % {modulus}"),
+        _op(f"{t}.sub", base + 4, Imm.NONE, bin_, "numeric", py=f"(a - b) % {modulus}"),
         _op(f"{t}.mul", base + 5, Imm.NONE, bin_, "numeric", py=f"(a * b) & {mask}"),
         _op(f"{t}.div_s", base + 6, Imm.NONE, bin_, "numeric", py=f"{t}_div_s(a, b)"),
         _op(f"{t}.div_u", base + 7, Imm.NONE, bin_, "numeric", py=f"{t}_div_u(a, b)"),
@@ -134,8 +140,24 @@ def _float_cmp(t: str, base: int) -> list[Op]:
     ]
 
 
+_TWO52 = "4503599627370496.0"  # doubles at least this large are integers
+# Adding 2**52 leaves no fraction bits, so the hardware rounds half to even; zeros, NaNs and
+# large values go to the helper.
+_NEAREST = (
+    f"a + {_TWO52} - {_TWO52} if 0.0 < a < {_TWO52} "
+    f"else -({_TWO52} - a - {_TWO52}) if -{_TWO52} < a < 0.0 else fnearest(a)"
+)
+
+
 def _float_arith(t: str, base: int) -> list[Op]:
-    """f32 results are rounded to single precision by `f32r`; f64 ones are already exact."""
+    """f32 results are rounded to single precision by `f32r`; f64 ones are already exact.
+
+    Helpers whose common case is one Python operation are guarded inline: `a / b` unless `b` is
+    zero (a NaN divisor is true), `sqrt(a)` for `a >= 0.0` (False for NaN; sqrt(-0.0) is -0.0),
+    and min/max when one operand is strictly less (so neither is NaN nor are both zeros). The
+    helper handles everything else. Operands used twice are names or constants (lowering
+    spills others to temporaries).
+    """
     un, bin_ = f"{t} -> {t}", f"{t} {t} -> {t}"
 
     def r(expr: str) -> str:
@@ -147,14 +169,35 @@ def _float_arith(t: str, base: int) -> list[Op]:
         _op(f"{t}.ceil", base + 2, Imm.NONE, un, "numeric", py="fceil(a)"),
         _op(f"{t}.floor", base + 3, Imm.NONE, un, "numeric", py="ffloor(a)"),
         _op(f"{t}.trunc", base + 4, Imm.NONE, un, "numeric", py="ftrunc(a)"),
-        _op(f"{t}.nearest", base + 5, Imm.NONE, un, "numeric", py="fnearest(a)"),
-        _op(f"{t}.sqrt", base + 6, Imm.NONE, un, "numeric", py=r("fsqrt(a)")),
+        _op(f"{t}.nearest", base + 5, Imm.NONE, un, "numeric", py=_NEAREST),
+        _op(
+            f"{t}.sqrt",
+            base + 6,
+            Imm.NONE,
+            un,
+            "numeric",
+            py=r("sqrt(a) if a >= 0.0 else fsqrt(a)"),
+        ),
         _op(f"{t}.add", base + 7, Imm.NONE, bin_, "numeric", py=r("a + b")),
         _op(f"{t}.sub", base + 8, Imm.NONE, bin_, "numeric", py=r("a - b")),
         _op(f"{t}.mul", base + 9, Imm.NONE, bin_, "numeric", py=r("a * b")),
-        _op(f"{t}.div", base + 10, Imm.NONE, bin_, "numeric", py=r("fdiv(a, b)")),
-        _op(f"{t}.min", base + 11, Imm.NONE, bin_, "numeric", py="fmin(a, b)"),
-        _op(f"{t}.max", base + 12, Imm.NONE, bin_, "numeric", py="fmax(a, b)"),
+        _op(f"{t}.div", base + 10, Imm.NONE, bin_, "numeric", py=r("a / b if b else fdiv(a, b)")),
+        _op(
+            f"{t}.min",
+            base + 11,
+            Imm.NONE,
+            bin_,
+            "numeric",
+            py="a if a < b else b if b < a else fmin(a, b)",
+        ),
+        _op(
+            f"{t}.max",
+            base + 12,
+            Imm.NONE,
+            bin_,
+            "numeric",
+            py="a if a > b else b if b > a else fmax(a, b)",
+        ),
         _op(f"{t}.copysign", base + 13, Imm.NONE, bin_, "numeric", py="copysign(a, b)"),
     ]
 
@@ -164,18 +207,33 @@ def _sext(from_bits: int, mask: str) -> str:
     return f"(((a & {hex(keep)}) ^ {hex(sign)}) - {hex(sign)}) & {mask}"
 
 
+# Float-to-int truncation: in range, `int(a)` (the helper's own range test, inline); outside it
+# the helper traps or saturates. f32 operands are exact doubles, so one set of bounds serves.
+_TRUNC_RANGES = {
+    ("i32", "s"): ("-2147483649.0", "2147483648.0", f" & {M32}"),
+    ("i32", "u"): ("-1.0", "4294967296.0", ""),
+    ("i64", "s"): ("-9223372036854777856.0", "9223372036854775808.0", f" & {M64}"),
+    ("i64", "u"): ("-1.0", "18446744073709551616.0", ""),
+}
+
+
+def _trunc(helper: str) -> str:
+    low, high, mask = _TRUNC_RANGES[(helper[:3], helper[-1])]
+    return f"int(a){mask} if {low} < a < {high} else {helper}(a)"
+
+
 _CONVERSIONS = [
     ("i32.wrap_i64", 0xA7, "i64 -> i32", f"a & {M32}"),
-    ("i32.trunc_f32_s", 0xA8, "f32 -> i32", "i32_trunc_s(a)"),
-    ("i32.trunc_f32_u", 0xA9, "f32 -> i32", "i32_trunc_u(a)"),
-    ("i32.trunc_f64_s", 0xAA, "f64 -> i32", "i32_trunc_s(a)"),
-    ("i32.trunc_f64_u", 0xAB, "f64 -> i32", "i32_trunc_u(a)"),
+    ("i32.trunc_f32_s", 0xA8, "f32 -> i32", _trunc("i32_trunc_s")),
+    ("i32.trunc_f32_u", 0xA9, "f32 -> i32", _trunc("i32_trunc_u")),
+    ("i32.trunc_f64_s", 0xAA, "f64 -> i32", _trunc("i32_trunc_s")),
+    ("i32.trunc_f64_u", 0xAB, "f64 -> i32", _trunc("i32_trunc_u")),
     ("i64.extend_i32_s", 0xAC, "i32 -> i64", f"((a ^ {S32}) - {S32}) & {M64}"),
     ("i64.extend_i32_u", 0xAD, "i32 -> i64", "a"),
-    ("i64.trunc_f32_s", 0xAE, "f32 -> i64", "i64_trunc_s(a)"),
-    ("i64.trunc_f32_u", 0xAF, "f32 -> i64", "i64_trunc_u(a)"),
-    ("i64.trunc_f64_s", 0xB0, "f64 -> i64", "i64_trunc_s(a)"),
-    ("i64.trunc_f64_u", 0xB1, "f64 -> i64", "i64_trunc_u(a)"),
+    ("i64.trunc_f32_s", 0xAE, "f32 -> i64", _trunc("i64_trunc_s")),
+    ("i64.trunc_f32_u", 0xAF, "f32 -> i64", _trunc("i64_trunc_u")),
+    ("i64.trunc_f64_s", 0xB0, "f64 -> i64", _trunc("i64_trunc_s")),
+    ("i64.trunc_f64_u", 0xB1, "f64 -> i64", _trunc("i64_trunc_u")),
     ("f32.convert_i32_s", 0xB2, "i32 -> f32", f"f32r(float((a ^ {S32}) - {S32}))"),
     ("f32.convert_i32_u", 0xB3, "i32 -> f32", "f32r(float(a))"),
     ("f32.convert_i64_s", 0xB4, "i64 -> f32", "f32_convert_i64_s(a)"),
@@ -202,14 +260,14 @@ _SIGN_EXTENSION = [
 ]
 
 _TRUNC_SAT = [
-    ("i32.trunc_sat_f32_s", 0, "f32 -> i32", "i32_trunc_sat_s(a)"),
-    ("i32.trunc_sat_f32_u", 1, "f32 -> i32", "i32_trunc_sat_u(a)"),
-    ("i32.trunc_sat_f64_s", 2, "f64 -> i32", "i32_trunc_sat_s(a)"),
-    ("i32.trunc_sat_f64_u", 3, "f64 -> i32", "i32_trunc_sat_u(a)"),
-    ("i64.trunc_sat_f32_s", 4, "f32 -> i64", "i64_trunc_sat_s(a)"),
-    ("i64.trunc_sat_f32_u", 5, "f32 -> i64", "i64_trunc_sat_u(a)"),
-    ("i64.trunc_sat_f64_s", 6, "f64 -> i64", "i64_trunc_sat_s(a)"),
-    ("i64.trunc_sat_f64_u", 7, "f64 -> i64", "i64_trunc_sat_u(a)"),
+    ("i32.trunc_sat_f32_s", 0, "f32 -> i32", _trunc("i32_trunc_sat_s")),
+    ("i32.trunc_sat_f32_u", 1, "f32 -> i32", _trunc("i32_trunc_sat_u")),
+    ("i32.trunc_sat_f64_s", 2, "f64 -> i32", _trunc("i32_trunc_sat_s")),
+    ("i32.trunc_sat_f64_u", 3, "f64 -> i32", _trunc("i32_trunc_sat_u")),
+    ("i64.trunc_sat_f32_s", 4, "f32 -> i64", _trunc("i64_trunc_sat_s")),
+    ("i64.trunc_sat_f32_u", 5, "f32 -> i64", _trunc("i64_trunc_sat_u")),
+    ("i64.trunc_sat_f64_s", 6, "f64 -> i64", _trunc("i64_trunc_sat_s")),
+    ("i64.trunc_sat_f64_u", 7, "f64 -> i64", _trunc("i64_trunc_sat_u")),
 ]
 
 # (name, code, value type, access width in bytes, signed)

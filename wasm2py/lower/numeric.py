@@ -1,6 +1,6 @@
 """Numeric operators: the table's expression template, with the operands substituted in.
 
-`i32.add` has the template `(a + b) & 0xFFFFFFFF`; lowering parses it once and replaces `a` and
+`i32.mul` has the template `(a * b) & 0xFFFFFFFF`; lowering parses it once and replaces `a` and
 `b` by the operand expressions. Templates calling a helper that can trap make impure entries.
 """
 
@@ -23,12 +23,17 @@ TRAPPING = frozenset(
     }
 )
 OPERANDS = ("a", "b")
-_BUILTINS = frozenset({"float", "bin"})
+_BUILTINS = frozenset({"float", "int", "bin"})
 
 
 @cache
 def parse_template(template: str) -> tuple[ast.expr, dict[str, int], bool]:
-    """The template's expression, how often each operand occurs, and whether it can trap."""
+    """The template's expression, how often each operand occurs, and whether it can trap.
+
+    An operand occurring more than once is spilled unless it is a name or a constant, even when
+    it occurs in both branches of a conditional (`a / b if b else fdiv(a, b)`): copying an
+    expression there would double the source at each level of nesting.
+    """
     tree = ast.parse(template, mode="eval").body
     uses = {o: 0 for o in OPERANDS}
     traps = False
@@ -105,6 +110,7 @@ _INT_OPS = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
+    ast.Mod: operator.mod,
     ast.BitAnd: operator.and_,
     ast.BitOr: operator.or_,
     ast.BitXor: operator.xor,
@@ -117,8 +123,14 @@ def fold_template_constants(node: ast.expr, operands: tuple) -> ast.expr:
     """Fold integer operations between constants in a template's own nodes.
 
     `(a ^ 0x80000000) < (b ^ 0x80000000)` with `b` the constant 1 has `1 ^ 0x80000000` computed
-    now. Operand subtrees (already folded when they were built) are not entered.
+    now. Operand subtrees (already folded when they were built) are not entered. A conditional
+    on a constant is its branch: `a / 2.0 if 2.0 else fdiv(a, 2.0)` is `a / 2.0`.
     """
+    if isinstance(node, ast.IfExp) and not any(node is o for o in operands):
+        node.test = fold_template_constants(node.test, operands)
+        if isinstance(node.test, ast.Constant):
+            return fold_template_constants(node.body if node.test.value else node.orelse, operands)
+        return node
     if any(node is o for o in operands) or not isinstance(node, ast.BinOp):
         if isinstance(node, (ast.Compare, ast.Call)):
             for i, arg in enumerate(getattr(node, "comparators", None) or node.args):
@@ -138,6 +150,7 @@ def fold_template_constants(node: ast.expr, operands: tuple) -> ast.expr:
         and type(left.value) is int
         and type(right.value) is int
         and not (op is operator.lshift and right.value > 64)
+        and not (op is operator.mod and right.value == 0)
     ):
         return ast.Constant(op(left.value, right.value))
     return node
@@ -181,37 +194,53 @@ _BY_NONZERO_CONSTANT = {
 
 
 _MASKS = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
-# Operators whose result is reduced modulo 2**width anyway: an operand's own `& mask` can go,
-# as (x & M) + y and x + y agree modulo 2**width. mul only for i32, so that products of
-# unreduced i64 values do not grow into slow big integers.
+# Operators whose result is reduced modulo 2**width anyway: an operand's own reduction (`& M`,
+# or `% 2**width` from add and sub) can go, as (x & M) + y and x + y agree modulo 2**width.
+# mul only for i32, so that products of unreduced i64 values do not grow into slow big integers.
 _WRAPPING = frozenset({"i32.add", "i32.sub", "i32.mul", "i64.add", "i64.sub"})
 _WRAPPING_LEFT = frozenset({"i32.shl", "i64.shl"})
+# add and sub reduce with `% 2**width`, fast for a dividend below about 2**(width + 1). Once an
+# operand lost its `& M` (a product, a shift, a wrapped i64) it may be far larger, and `& M`
+# is much faster than `%` there.
+_MASKED = {
+    f"{t}.{op}": f"(a {sign} b) & {hex(mask)}"
+    for t, mask in _MASKS.items()
+    for op, sign in (("add", "+"), ("sub", "-"))
+}
 
 
-def _strip_mask(expr: ast.expr, mask: int) -> ast.expr:
+def _strip_mask(expr: ast.expr, mask: int) -> tuple[ast.expr, bool]:
+    """`expr` without its reduction modulo mask + 1, and whether that was a (large) `& mask`."""
     if (
         isinstance(expr, ast.BinOp)
-        and isinstance(expr.op, ast.BitAnd)
         and isinstance(expr.right, ast.Constant)
-        and expr.right.value == mask
+        and type(expr.right.value) is int
     ):
-        return expr.left
-    return expr
+        if isinstance(expr.op, ast.BitAnd) and expr.right.value == mask:
+            return expr.left, True
+        if isinstance(expr.op, ast.Mod) and expr.right.value == mask + 1:
+            return expr.left, False
+    return expr, False
 
 
-def _unreduced(name: str, operands: list[Entry]) -> list[Entry]:
-    """Operands with their outermost `& mask` removed where the operator reduces anyway."""
+def _unreduced(name: str, operands: list[Entry]) -> tuple[list[Entry], bool]:
+    """Operands with their outermost reduction removed where the operator reduces anyway, and
+    whether one of them lost an `& mask` (and so may be large)."""
     if name in _WRAPPING:
         positions = (0, 1)
     elif name in _WRAPPING_LEFT:
         positions = (0,)
     else:
-        return operands
+        return operands, False
     mask = _MASKS[name[:3]]
-    return [
-        e._replace(expr=_strip_mask(e.expr, mask)) if k in positions else e
-        for k, e in enumerate(operands)
-    ]
+    large = False
+    stripped = list(operands)
+    for k in positions:
+        expr, was_masked = _strip_mask(operands[k].expr, mask)
+        if expr is not operands[k].expr:
+            stripped[k] = operands[k]._replace(expr=expr)
+            large |= was_masked
+    return stripped, large
 
 
 _HALF = {"i32": 0x80000000, "i64": 0x8000000000000000}
@@ -273,16 +302,20 @@ def lower_numeric(fl, ins: Instr) -> None:
     if unchanged is not None:
         fl.stack.push(unchanged)
         return
+    op_name = ins.op.name
     right = _constant(operands[1]) if n_in == 2 else None
-    if ins.op.name in _BY_NONZERO_CONSTANT and right:
-        template = _BY_NONZERO_CONSTANT[ins.op.name]
-    elif ins.op.name in _NEGATED and isinstance(right, int) and right >= _HALF[ins.op.name[:3]]:
-        template = BY_NAME[_NEGATED[ins.op.name]].data["py"]
-        negated = 2 * _HALF[ins.op.name[:3]] - right
+    if op_name in _BY_NONZERO_CONSTANT and right:
+        template = _BY_NONZERO_CONSTANT[op_name]
+    elif op_name in _NEGATED and isinstance(right, int) and right >= _HALF[op_name[:3]]:
+        op_name = _NEGATED[op_name]
+        template = BY_NAME[op_name].data["py"]
+        negated = 2 * _HALF[op_name[:3]] - right
         operands = [operands[0], Entry(ast.Constant(negated))]
     elif isinstance(right, int) and _constant(operands[0]) is None:
-        template = _signed_vs_constant(ins.op.name, right) or template
-    operands = _unreduced(ins.op.name, operands)
+        template = _signed_vs_constant(op_name, right) or template
+    operands, large = _unreduced(op_name, operands)
+    if large and op_name in _MASKED:
+        template = _MASKED[op_name]
     _, uses, traps = parse_template(template)
     # A local read may be repeated too: nothing writes it while an expression is evaluated.
     repeated = [
