@@ -15,6 +15,7 @@ from . import memory, tables, variables
 from .aligned import use_aligned_views
 from .control import Analysis, Frame, analyze
 from .env import Env
+from .hoist import hoist_invariants
 from .numeric import lower_numeric
 from .stack import Entry, ValueStack, assign, name
 
@@ -627,4 +628,4 @@ LOWER = {
 def lower_function(env: Env, index: int, code: Code, flat: bool | None = None) -> ast.FunctionDef:
     """The `def f<index>(...)` for a defined function (index in the function index space)."""
     func = FunctionLowerer(env, index, code, env.func_types[index], flat).lower()
-    return use_aligned_views(func)
+    return use_aligned_views(hoist_invariants(func))
