@@ -25,7 +25,9 @@ LAZY_BYTES = 256 * 1024 * 1024
 _CAN_MAP_LAZILY = sys.platform.startswith("linux") and hasattr(mmap, "MAP_ANONYMOUS")
 # The formats of `Memory.views`, in order; generated code unpacks the tuple in this order.
 VIEW_FORMATS = ("H", "h", "I", "i", "Q", "d")
-_NATIVE_IS_WASM_ORDER = sys.byteorder == "little"
+# memoryview indexing is CPython's fast path; PyPy's JIT compiles struct calls far better than
+# memoryview indexing (measured 100x), and a big-endian host's native order is not Wasm's.
+_MEMORYVIEWS = sys.byteorder == "little" and sys.implementation.name == "cpython"
 
 
 def _new_buffer(size: int):
@@ -37,29 +39,34 @@ def _new_buffer(size: int):
     return bytearray(size)
 
 
-class _StructView:
-    """A typed view for big-endian hosts, where a memoryview's native order is not Wasm's."""
+def _struct_view(data, fmt: str):
+    """A typed view made of struct calls, where memoryviews are slow or in the wrong order.
 
-    def __init__(self, data, fmt: str):
-        packer = struct.Struct("<" + fmt)
-        self._data = data
-        self._size = packer.size
-        self._unpack = packer.unpack_from
-        self._pack = packer.pack_into
+    A class per view, its state in the closure: PyPy's JIT then treats the calls as constants
+    (measured 3x faster there than instance attributes).
+    """
+    packer = struct.Struct("<" + fmt)
+    unpack, pack = packer.unpack_from, packer.pack_into
+    shift = packer.size.bit_length() - 1
 
-    def __getitem__(self, index: int):
-        return self._unpack(self._data, index * self._size)[0]
+    class StructView:
+        __slots__ = ()
 
-    def __setitem__(self, index: int, value) -> None:
-        self._pack(self._data, index * self._size, value)
+        def __getitem__(self, index: int):
+            return unpack(data, index << shift)[0]
 
-    def release(self) -> None:
-        """Nothing to release: this view holds no buffer export."""
+        def __setitem__(self, index: int, value) -> None:
+            pack(data, index << shift, value)
+
+        def release(self) -> None:
+            """Nothing to release: this view holds no buffer export."""
+
+    return StructView()
 
 
 def _typed_views(data) -> tuple:
-    if not _NATIVE_IS_WASM_ORDER:
-        return tuple(_StructView(data, fmt) for fmt in VIEW_FORMATS)
+    if not _MEMORYVIEWS:
+        return tuple(_struct_view(data, fmt) for fmt in VIEW_FORMATS)
     raw = memoryview(data)
     return (raw, *(raw.cast(fmt) for fmt in VIEW_FORMATS))
 
@@ -87,7 +94,7 @@ class Memory:
     @property
     def views(self) -> tuple:
         """Typed views of the buffer, one per VIEW_FORMATS entry; replaced on every grow."""
-        if _NATIVE_IS_WASM_ORDER:
+        if _MEMORYVIEWS:
             return self._views[1:]
         return self._views
 

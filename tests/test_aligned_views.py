@@ -13,7 +13,7 @@ import wasmtime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wasm2py_runtime import Trap
-from wasm2py_runtime.memory import VIEW_FORMATS, Memory, _StructView
+from wasm2py_runtime.memory import VIEW_FORMATS, Memory, _struct_view
 
 import wasm2py
 from tests.util import load_module
@@ -195,7 +195,7 @@ def test_struct_views_for_big_endian_hosts_match_memoryviews():
     memory = Memory(1)
     memory.data[0:16] = bytes(range(1, 17))
     for fmt, view in zip(VIEW_FORMATS, memory.views):
-        slow = _StructView(memory.data, fmt)
+        slow = _struct_view(memory.data, fmt)
         assert slow[1] == view[1]
         slow[0] = view[1]
         assert view[0] == view[1]
