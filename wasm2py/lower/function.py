@@ -16,6 +16,7 @@ from .aligned import use_aligned_views
 from .control import Analysis, Frame, analyze
 from .env import Env
 from .hoist import hoist_invariants
+from .initial import drop_unread_initial_values
 from .numeric import lower_numeric
 from .stack import Entry, ValueStack, assign, name
 
@@ -628,4 +629,4 @@ LOWER = {
 def lower_function(env: Env, index: int, code: Code, flat: bool | None = None) -> ast.FunctionDef:
     """The `def f<index>(...)` for a defined function (index in the function index space)."""
     func = FunctionLowerer(env, index, code, env.func_types[index], flat).lower()
-    return use_aligned_views(hoist_invariants(func))
+    return drop_unread_initial_values(use_aligned_views(hoist_invariants(func)))
