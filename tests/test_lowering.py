@@ -6,7 +6,9 @@ code slower or more convoluted shows up here, not only in a benchmark.
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 import pytest
 import wasmtime
@@ -258,3 +260,11 @@ def test_local_set_of_an_impure_value_runs_after_pending_impure_entries():
             call $f  global.get $g local.set 0  local.get 0 i32.add))""",
         "run",
     )
+
+
+def test_generated_code_writes_variables_only_with_assignment_statements():
+    # The AST passes (lower/exprs.py) rely on it: no `:=` anywhere.
+    root = Path(__file__).resolve().parent.parent
+    for wasm in [*root.glob("tests/programs/*.wasm"), *root.glob("benchmarks/wasm/*.wasm")]:
+        tree = ast.parse(wasm2py.translate(wasm.read_bytes()))
+        assert not any(isinstance(node, ast.NamedExpr) for node in ast.walk(tree)), wasm.name

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 
 from .env import memory_bytes_id, memory_view_id
-from .exprs import names, no_reentry, stored_names, trap_free, walk, walrus_targets
+from .exprs import names, no_reentry, stored_names, trap_free, walk
 
 # accessor -> (view format, log2 of the width)
 _LOAD_VIEWS = {
@@ -63,8 +63,6 @@ class _Alignment:
             return self._binop(node)
         if isinstance(node, ast.IfExp):
             return min(self.of(node.body), self.of(node.orelse))
-        if isinstance(node, ast.NamedExpr):
-            return self.of(node.value)
         return UNKNOWN
 
     def _binop(self, node: ast.BinOp) -> int:
@@ -116,20 +114,18 @@ def _statement_expressions(node: ast.stmt) -> list[ast.expr]:
 
 
 class _Scan:
-    """One pass over the function: which statements hold accesses, and which variables
-    something other than a plain assignment writes (walrus targets, nonlocals)."""
+    """One pass over the function: which statements hold accesses, which variables it
+    assigns, and which are nonlocal (globals, which calls may write)."""
 
     def __init__(self) -> None:
         self.candidates: set[int] = set()
         self.stored: set[str] = set()
         self.nonlocals: set[str] = set()
-        self.volatile: set[str] = set()
 
     def block(self, statements: list[ast.stmt]) -> None:
         for node in statements:
             if isinstance(node, ast.Nonlocal):
                 self.nonlocals.update(node.names)
-                self.volatile.update(node.names)
                 continue
             for expr in _statement_expressions(node):
                 for sub in walk(expr):
@@ -137,11 +133,8 @@ class _Scan:
                     if kind is ast.Call:
                         if _accessor(sub, _LOAD_VIEWS) or _accessor(sub, _STORE_VIEWS):
                             self.candidates.add(id(node))
-                    elif kind is ast.Name:
-                        if type(sub.ctx) is ast.Store:
-                            self.stored.add(sub.id)
-                    elif kind is ast.NamedExpr:
-                        self.volatile.add(sub.target.id)
+                    elif kind is ast.Name and type(sub.ctx) is ast.Store:
+                        self.stored.add(sub.id)
             if isinstance(node, (ast.If, ast.While)):
                 self.block(node.body)
                 self.block(node.orelse)
@@ -308,8 +301,6 @@ class _UseViews:
             reads = names(addr)
             if not (trap_free(addr) and reads <= self.own):
                 return node
-            if reads & walrus_targets(value):
-                return node
         target = ast.Subscript(
             value=_view(fmt, ast.Load()), slice=_element_index(addr, shift), ctx=ast.Store()
         )
@@ -322,7 +313,7 @@ def use_aligned_views(func: ast.FunctionDef) -> ast.FunctionDef:
     scan.block(func.body)
     if not scan.candidates:
         return func
-    flow = _Flow(scan.candidates, scan.volatile)
+    flow = _Flow(scan.candidates, scan.nonlocals)
     try:
         flow.block(func.body, {})
     except _Unsupported:

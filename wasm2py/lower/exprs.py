@@ -2,6 +2,9 @@
 
 Generated expressions are built from a few node types (see `children`); these helpers walk
 them without ast.walk's generic field lookup, which dominates a pass over a large function.
+
+The passes rely on one property of lowering: a variable is only ever written by an assignment
+statement. Generated code has no assignment expressions (`:=`); tests/test_lowering.py checks.
 """
 
 from __future__ import annotations
@@ -73,10 +76,6 @@ def no_reentry(node: ast.expr) -> bool:
 def names(node: ast.expr) -> set[str]:
     """The variables `node` reads."""
     return {sub.id for sub in walk(node) if type(sub) is ast.Name}
-
-
-def walrus_targets(node: ast.expr) -> set[str]:
-    return {sub.target.id for sub in walk(node) if type(sub) is ast.NamedExpr}
 
 
 def trap_free(node: ast.expr) -> bool:

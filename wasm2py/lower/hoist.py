@@ -12,34 +12,33 @@ from __future__ import annotations
 
 import ast
 
-from .exprs import names, stored_names, trap_free, walk
+from .exprs import stored_names, trap_free
 
 
-def _assigned(statements: list[ast.stmt]) -> set[str]:
-    """Every variable written anywhere in `statements`, nested statements included."""
+def _written(statements: list[ast.stmt], loops: dict[int, set[str]]) -> set[str]:
+    """Every variable written anywhere in `statements`; records each loop's own set in
+    `loops` (by id), so a nest is walked once. (Lowering writes variables only with
+    assignment statements: generated code has no assignment expressions.)"""
     written: set[str] = set()
     for node in statements:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 written.update(stored_names(target))
-        elif isinstance(node, ast.AugAssign):
-            written.update(stored_names(node.target))
-        for expr in _own_expressions(node):
-            written.update(sub.target.id for sub in walk(expr) if type(sub) is ast.NamedExpr)
-        if isinstance(node, (ast.If, ast.While)):
-            written |= _assigned(node.body) | _assigned(node.orelse)
+        elif isinstance(node, (ast.If, ast.While)):
+            inner = _written(node.body, loops) | _written(node.orelse, loops)
+            if isinstance(node, ast.While):
+                loops[id(node)] = inner
+            written |= inner
     return written
 
 
-def _own_expressions(node: ast.stmt) -> list[ast.expr]:
-    if isinstance(node, (ast.If, ast.While)):
-        return [node.test]
-    return [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+_NOT_INVARIANT = None
 
 
 class _Hoister:
-    def __init__(self, own: set[str]):
+    def __init__(self, own: set[str], loops: dict[int, set[str]]):
         self.own = own  # bound on entry, and no call can change them
+        self.loops = loops  # id of a While -> the variables written in it
         self.count = 0
 
     def block(self, statements: list[ast.stmt]) -> None:
@@ -55,8 +54,8 @@ class _Hoister:
 
     def loop(self, node: ast.While) -> list[ast.stmt]:
         """Replace `node`'s invariant expressions by temporaries; their assignments."""
-        rewriter = _Rewriter(self.own - _assigned([node]), self)
-        node.test = rewriter.expr(node.test)
+        rewriter = _Rewriter(self.own - self.loops[id(node)], self)
+        node.test = rewriter.top(node.test)
         rewriter.statements(node.body)
         return [
             ast.Assign(targets=[ast.Name(id=temp, ctx=ast.Store())], value=expr, lineno=0)
@@ -69,6 +68,10 @@ class _Hoister:
 
 
 class _Rewriter:
+    """Bottom-up over each expression: a node is invariant when its operation can neither
+    trap nor have an effect and its operands are invariant; the largest invariant operations
+    (those with an operand that is a variable) become temporaries."""
+
     def __init__(self, invariant: set[str], hoister: _Hoister):
         self.invariant = invariant
         self.hoister = hoister
@@ -77,36 +80,64 @@ class _Rewriter:
     def statements(self, statements: list[ast.stmt]) -> None:
         for node in statements:
             if isinstance(node, (ast.If, ast.While)):
-                node.test = self.expr(node.test)
+                node.test = self.top(node.test)
                 self.statements(node.body)
                 self.statements(node.orelse)
             elif isinstance(node, ast.Assign):
-                node.value = self.expr(node.value)
+                node.value = self.top(node.value)
                 for target in node.targets:
                     if isinstance(target, ast.Subscript):
-                        target.slice = self.expr(target.slice)
+                        target.slice = self.top(target.slice)
             elif isinstance(node, (ast.Expr, ast.Return)) and node.value is not None:
-                node.value = self.expr(node.value)
+                node.value = self.top(node.value)
 
-    def expr(self, node: ast.expr) -> ast.expr:
-        kind = type(node)
-        if kind is ast.Name or kind is ast.Constant:
-            return node
-        if kind is ast.BinOp and self.hoistable(node):
+    def top(self, node: ast.expr) -> ast.expr:
+        return self.settle(node, self.visit(node))
+
+    def settle(self, node: ast.expr, reads: frozenset | None) -> ast.expr:
+        """`node`, or a temporary holding it if it is an invariant operation on variables."""
+        if reads and type(node) is ast.BinOp:
             key = ast.dump(node)
             if key not in self.hoisted:
                 self.hoisted[key] = (self.hoister.new_temp(), node)
             return ast.Name(id=self.hoisted[key][0], ctx=ast.Load())
-        for field, value in ast.iter_fields(node):
-            if isinstance(value, ast.expr):
-                setattr(node, field, self.expr(value))
-            elif isinstance(value, list):
-                value[:] = [self.expr(v) if isinstance(v, ast.expr) else v for v in value]
         return node
 
-    def hoistable(self, node: ast.BinOp) -> bool:
-        read = names(node)
-        return bool(read) and read <= self.invariant and trap_free(node)
+    def visit(self, node: ast.expr) -> frozenset | None:
+        """The variables an invariant `node` reads, or None if it is not invariant; rewrites
+        the invariant parts of a node that is not."""
+        kind = type(node)
+        if kind is ast.Constant:
+            return frozenset()
+        if kind is ast.Name:
+            return frozenset((node.id,)) if node.id in self.invariant else _NOT_INVARIANT
+        if kind is ast.BinOp:
+            left, right = self.visit(node.left), self.visit(node.right)
+            if left is not None and right is not None and _harmless(node):
+                return left | right
+            node.left = self.settle(node.left, left)
+            node.right = self.settle(node.right, right)
+            return _NOT_INVARIANT
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, ast.expr):
+                setattr(node, field, self.settle(value, self.visit(value)))
+            elif isinstance(value, list):
+                value[:] = [
+                    self.settle(v, self.visit(v)) if isinstance(v, ast.expr) else v for v in value
+                ]
+        return _NOT_INVARIANT
+
+
+def _harmless(node: ast.BinOp) -> bool:
+    """The operation itself (operands aside) can neither trap nor have an effect."""
+    return trap_free(ast.BinOp(left=_ZERO, op=node.op, right=_constant_or_zero(node.right)))
+
+
+_ZERO = ast.Constant(0)
+
+
+def _constant_or_zero(node: ast.expr) -> ast.expr:
+    return node if isinstance(node, ast.Constant) else _ZERO
 
 
 def _bound_on_entry(func: ast.FunctionDef) -> set[str]:
@@ -128,5 +159,8 @@ def _bound_on_entry(func: ast.FunctionDef) -> set[str]:
 def hoist_invariants(func: ast.FunctionDef) -> ast.FunctionDef:
     """Move loop-invariant pure arithmetic out of `func`'s loops."""
     nonlocals = {n for node in func.body if isinstance(node, ast.Nonlocal) for n in node.names}
-    _Hoister(_bound_on_entry(func) - nonlocals).block(func.body)
+    loops: dict[int, set[str]] = {}
+    _written(func.body, loops)
+    if loops:
+        _Hoister(_bound_on_entry(func) - nonlocals, loops).block(func.body)
     return func

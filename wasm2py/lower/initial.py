@@ -36,6 +36,7 @@ class _Reads:
     def __init__(self, candidates: set[str]):
         self.candidates = candidates
         self.needed: set[str] = set()
+        self.reads: dict[int, frozenset[str]] = {}  # statement id -> candidates it reads
         self.loops: list[tuple[list[Assigned], list[Assigned]]] = []  # (breaks, continues)
 
     def block(self, statements: list[ast.stmt], state: Assigned | None) -> Assigned | None:
@@ -46,21 +47,24 @@ class _Reads:
         return state
 
     def statement(self, node: ast.stmt, state: Assigned) -> Assigned | None:
-        written: set[str] = set()
-        for expr in _own_expressions(node):
-            for sub in walk(expr):
-                kind = type(sub)
-                if kind is ast.Name and sub.id in self.candidates and sub.id not in state:
-                    self.needed.add(sub.id)
-                elif kind is ast.NamedExpr:
-                    written.add(sub.target.id)
+        reads = self.reads.get(id(node))
+        if reads is None:
+            reads = self.reads[id(node)] = frozenset(
+                sub.id
+                for expr in _own_expressions(node)
+                for sub in walk(expr)
+                if type(sub) is ast.Name and sub.id in self.candidates
+            )
+        if not reads <= state:
+            self.needed |= reads - state
         kind = type(node)
         if kind is ast.Assign:
             for target in node.targets:
-                written.update(stored_names(target))
-        if written:
-            state = state | (written & self.candidates)
-        if kind is ast.Assign or kind is ast.Expr or kind is ast.Pass or kind is ast.Nonlocal:
+                written = self.candidates.intersection(stored_names(target))
+                if written:
+                    state = state | written
+            return state
+        if kind is ast.Expr or kind is ast.Pass or kind is ast.Nonlocal:
             return state
         if kind is ast.Return or kind is ast.Raise:
             return None
