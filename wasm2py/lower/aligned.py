@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 
 from .env import memory_bytes_id, memory_view_id
-from .exprs import names, no_reentry, stored_names, trap_free, walk
+from .exprs import evaluated, names, no_reentry, stored_names, trap_free, walk
 
 # accessor -> (view format, log2 of the width)
 _LOAD_VIEWS = {
@@ -106,13 +106,6 @@ def _accessor(node: ast.expr, table: dict) -> tuple[str, int] | None:
     return found
 
 
-def _statement_expressions(node: ast.stmt) -> list[ast.expr]:
-    """The expressions a statement evaluates itself (not those of statements it contains)."""
-    if isinstance(node, (ast.If, ast.While)):
-        return [node.test]
-    return [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
-
-
 class _Scan:
     """One pass over the function: which statements hold accesses, which variables it
     assigns, and which are nonlocal (globals, which calls may write)."""
@@ -127,14 +120,15 @@ class _Scan:
             if isinstance(node, ast.Nonlocal):
                 self.nonlocals.update(node.names)
                 continue
-            for expr in _statement_expressions(node):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    self.stored.update(stored_names(target))
+            for expr in evaluated(node):
                 for sub in walk(expr):
-                    kind = type(sub)
-                    if kind is ast.Call:
-                        if _accessor(sub, _LOAD_VIEWS) or _accessor(sub, _STORE_VIEWS):
-                            self.candidates.add(id(node))
-                    elif kind is ast.Name and type(sub.ctx) is ast.Store:
-                        self.stored.add(sub.id)
+                    if type(sub) is ast.Call and (
+                        _accessor(sub, _LOAD_VIEWS) or _accessor(sub, _STORE_VIEWS)
+                    ):
+                        self.candidates.add(id(node))
             if isinstance(node, (ast.If, ast.While)):
                 self.block(node.body)
                 self.block(node.orelse)

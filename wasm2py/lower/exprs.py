@@ -73,9 +73,18 @@ def no_reentry(node: ast.expr) -> bool:
     )
 
 
-def names(node: ast.expr) -> set[str]:
-    """The variables `node` reads."""
-    return {sub.id for sub in walk(node) if type(sub) is ast.Name}
+def names(*nodes: ast.expr) -> set[str]:
+    """The variables the expressions read."""
+    found: set[str] = set()
+    pending = list(nodes)
+    while pending:
+        node = pending.pop()
+        kind = type(node)
+        if kind is ast.Name:
+            found.add(node.id)
+        elif kind is not ast.Constant:
+            pending.extend(children(node))
+    return found
 
 
 def trap_free(node: ast.expr) -> bool:
@@ -106,3 +115,20 @@ def stored_names(target: ast.expr) -> list[str]:
     if type(target) is ast.Tuple:
         return [n for t in target.elts for n in stored_names(t)]
     return []
+
+
+def evaluated(node: ast.stmt) -> list[ast.expr]:
+    """The expressions a statement evaluates itself, not those of statements inside it.
+
+    Targets that are variables (or tuples of them) are written, not evaluated.
+    """
+    kind = type(node)
+    if kind is ast.Assign:
+        return [node.value, *(t for t in node.targets if stored_names(t) == [])]
+    if kind is ast.If or kind is ast.While:
+        return [node.test]
+    if kind is ast.Expr or kind is ast.Return:
+        return [] if node.value is None else [node.value]
+    if kind is ast.Raise:
+        return [] if node.exc is None else [node.exc]
+    return [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]

@@ -628,5 +628,10 @@ LOWER = {
 
 def lower_function(env: Env, index: int, code: Code, flat: bool | None = None) -> ast.FunctionDef:
     """The `def f<index>(...)` for a defined function (index in the function index space)."""
-    func = FunctionLowerer(env, index, code, env.func_types[index], flat).lower()
-    return drop_unread_initial_values(use_aligned_views(hoist_invariants(func)))
+    func = hoist_invariants(FunctionLowerer(env, index, code, env.func_types[index], flat).lower())
+    if any(ins.op.family in _ACCESSES and ins.op.data["width"] > 1 for ins in code.body):
+        func = use_aligned_views(func)
+    return drop_unread_initial_values(func)
+
+
+_ACCESSES = frozenset({"load", "store"})

@@ -11,23 +11,13 @@ from __future__ import annotations
 
 import ast
 
-from .exprs import stored_names, walk
+from .exprs import evaluated, names, stored_names
 
 Assigned = frozenset[str]  # the candidates surely assigned here; None where nothing reaches
 
 
 class _Unsupported(Exception):
     """A statement the dataflow does not model: every initial value stays."""
-
-
-def _own_expressions(node: ast.stmt) -> list[ast.expr]:
-    if isinstance(node, (ast.If, ast.While)):
-        return [node.test]
-    expressions = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
-    if isinstance(node, ast.Assign):
-        # A subscript target reads its container and index; a name target reads nothing.
-        expressions = [node.value] + [t for t in node.targets if not isinstance(t, ast.Name)]
-    return expressions
 
 
 class _Reads:
@@ -49,12 +39,8 @@ class _Reads:
     def statement(self, node: ast.stmt, state: Assigned) -> Assigned | None:
         reads = self.reads.get(id(node))
         if reads is None:
-            reads = self.reads[id(node)] = frozenset(
-                sub.id
-                for expr in _own_expressions(node)
-                for sub in walk(expr)
-                if type(sub) is ast.Name and sub.id in self.candidates
-            )
+            reads = names(*evaluated(node))
+            reads = self.reads[id(node)] = frozenset(reads.intersection(self.candidates))
         if not reads <= state:
             self.needed |= reads - state
         kind = type(node)
