@@ -207,3 +207,23 @@ def test_host_view_makes_grow_fail_cleanly():
     assert memory.grow(1) == -1 and memory.pages == 1
     held.release()
     assert memory.grow(1) == 1 and memory.views[2][65536 // 4] == 0
+
+
+def test_instance_sees_the_growth_another_instance_made_of_a_shared_memory():
+    owner = """(module (memory (export "mem") 1)
+      (func (export "grow") (result i32) (memory.grow (i32.const 1)))
+      (func (export "put") (param i32 i32)
+        (i32.store (i32.and (local.get 0) (i32.const -4)) (local.get 1))))"""
+    user = """(module (import "owner" "mem" (memory 1))
+      (func (export "get") (param i32) (result i32)
+        (i32.load (i32.and (local.get 0) (i32.const -4)))))"""
+    assert "m0I[" in source_of(user)
+    first = load_module(wasmtime.wat2wasm(owner)).instantiate()
+    second = load_module(wasmtime.wat2wasm(user)).instantiate(
+        {"owner": {"mem": first.exports["mem"]}}
+    )
+    with pytest.raises(Trap):
+        second.exports["get"](0x10000)
+    assert first.exports["grow"]() == 1
+    first.exports["put"](0x10004, 99)
+    assert second.exports["get"](0x10004) == 99
