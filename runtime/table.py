@@ -1,4 +1,9 @@
-"""Tables: lists of references that grow in place, so generated code may keep the list."""
+"""Tables: lists of references that grow in place, so generated code may keep the list.
+
+`call_indirect` reads a mirror of a funcref table per signature: the raw function where the
+entry is a function of that signature, None where the spec's checks would trap. Every change
+to a table goes through this module, which keeps the mirrors in step.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,36 @@ MAX_ELEMENTS = 0xFFFFFFFF
 GROW_LIMIT = 10_000_000
 
 
+class Elements(list):
+    """A table's entries; `mirrors` maps a signature to the entries' raw functions (see raws)."""
+
+    __slots__ = ("mirrors",)
+
+    def __init__(self, entries=()):
+        super().__init__(entries)
+        self.mirrors: dict[str, list] = {}
+
+
+def _mirror(sig: str, entries) -> list:
+    return [f.raw if f is not None and f.sig == sig else None for f in entries]
+
+
+def _changed(elements: Elements, start: int, stop: int) -> None:
+    """Entries [start, stop) were replaced: recompute them in every mirror (one pass)."""
+    mirrors = elements.mirrors
+    if not mirrors:
+        return
+    nones = [None] * (stop - start)
+    for mirror in mirrors.values():
+        mirror[start:stop] = nones
+    for i in range(start, stop):
+        func = elements[i]
+        if func is not None:
+            mirror = mirrors.get(func.sig)
+            if mirror is not None:
+                mirror[i] = func.raw
+
+
 class Table:
     """A Wasm table of `element` references ("funcref" or "externref")."""
 
@@ -28,7 +63,7 @@ class Table:
         self.element = element
         self.minimum = minimum
         self.maximum = maximum
-        self.elements: list = [init] * minimum
+        self.elements = Elements([init] * minimum)
 
     @property
     def size(self) -> Count:
@@ -42,7 +77,7 @@ class Table:
     def set(self, index: int, value) -> None:
         if not 0 <= index < len(self.elements):
             raise Trap(OUT_OF_BOUNDS_TABLE)
-        self.elements[index] = self._checked(value)
+        table_set(self.elements, index, self._checked(value))
 
     def _checked(self, value):
         """A funcref table holds Wasm functions (with signatures) or None, nothing else."""
@@ -58,7 +93,20 @@ class Table:
         if delta < 0 or old + delta > min(limit, GROW_LIMIT):
             return -1
         self.elements.extend([init] * delta)
+        for sig, mirror in self.elements.mirrors.items():
+            mirror.extend(_mirror(sig, (init,)) * delta)
         return old
+
+    def raws(self, sig: str) -> list:
+        """The mirror `call_indirect` of type `sig` reads: per entry, its raw function or None.
+
+        None means the entry is null or of another type; the list has the table's length.
+        Instances sharing the table share the mirror.
+        """
+        mirrors = self.elements.mirrors
+        if sig not in mirrors:
+            mirrors[sig] = _mirror(sig, self.elements)
+        return mirrors[sig]
 
     def matches(self, element: str, minimum: int, maximum: int | None) -> bool:
         """Whether this table can be imported where this type is required."""
@@ -76,7 +124,11 @@ class Table:
 
 
 def func_at(elements: list, index: int, sig: str):
-    """The raw function `call_indirect` calls, after the spec's three checks."""
+    """The raw function `call_indirect` calls, after the spec's three checks.
+
+    Generated code asks the mirror (`Table.raws`) first and comes here when it has no function:
+    an index past its end, or None.
+    """
     if index >= len(elements):
         raise Trap(UNDEFINED_ELEMENT)
     func = elements[index]
@@ -93,29 +145,35 @@ def table_get(elements: list, index: int):
     return elements[index]
 
 
-def table_set(elements: list, index: int, value) -> None:
+def table_set(elements: Elements, index: int, value) -> None:
     if index >= len(elements):
         raise Trap(OUT_OF_BOUNDS_TABLE)
     elements[index] = value
+    for sig, mirror in elements.mirrors.items():
+        mirror[index] = value.raw if value is not None and value.sig == sig else None
 
 
 def table_grow(table: Table, value, delta: int) -> int:
     return table.grow(delta, value) & 0xFFFFFFFF
 
 
-def table_fill(elements: list, index: int, value, n: int) -> None:
+def table_fill(elements: Elements, index: int, value, n: int) -> None:
     if index + n > len(elements):
         raise Trap(OUT_OF_BOUNDS_TABLE)
     elements[index : index + n] = [value] * n
+    for sig, mirror in elements.mirrors.items():
+        mirror[index : index + n] = _mirror(sig, (value,)) * n
 
 
-def table_copy(dst_elements: list, src_elements: list, dst: int, src: int, n: int) -> None:
+def table_copy(dst_elements: Elements, src_elements: list, dst: int, src: int, n: int) -> None:
     if src + n > len(src_elements) or dst + n > len(dst_elements):
         raise Trap(OUT_OF_BOUNDS_TABLE)
     dst_elements[dst : dst + n] = src_elements[src : src + n]
+    _changed(dst_elements, dst, dst + n)
 
 
-def table_init(elements: list, segment, dst: int, src: int, n: int) -> None:
+def table_init(elements: Elements, segment, dst: int, src: int, n: int) -> None:
     if src + n > len(segment) or dst + n > len(elements):
         raise Trap(OUT_OF_BOUNDS_TABLE)
     elements[dst : dst + n] = segment[src : src + n]
+    _changed(elements, dst, dst + n)

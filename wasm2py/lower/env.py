@@ -95,3 +95,9 @@ class Env:
         if index in self.shared_globals:
             return ast.Attribute(value=name(shared_global_id(index)), attr="raw", ctx=ast.Store())
         return ast.Name(id=private_global_id(index), ctx=ast.Store())
+
+
+def table_raws_id(index: int, sig: str) -> str:
+    """Table `index`'s mirror for `call_indirect` of signature `sig` (see Table.raws)."""
+    params, results = (part.replace(" ", "_") for part in sig.split(" -> "))
+    return f"T{index}r_{params}__{results}"

@@ -29,12 +29,13 @@ from .env import (
     shared_global_id,
     table_elements_id,
     table_id,
+    table_raws_id,
 )
 from .function import lower_function
 from .memory import ACCESSORS, BULK_HELPERS, call
 from .numeric import helper_names
 from .stack import assign, name, store
-from .tables import TABLE_HELPERS
+from .tables import TABLE_HELPERS, indirect_signatures
 from .variables import constant_expr
 
 
@@ -198,6 +199,10 @@ class ModuleLowerer:
             args = (const(tt.elem), const(tt.limits.min), const(tt.limits.max))
             self.emit(assign([table_id(k)], [call("Table", *args)]))
             self.emit(assign([table_elements_id(k)], [attr(table_id(k), "elements")]))
+        for k, sigs in indirect_signatures(self.module).items():
+            for sig in sigs:
+                mirror = method(table_id(k), "raws", ast.Constant(sig))
+                self.emit(assign([table_raws_id(k, sig)], [mirror]))
 
     def define_functions(self) -> None:
         """A placeholder where the `def`s go (see `functions`), then their Func objects."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ast
 
-from ..module import Instr
-from .env import ELEM_SEGMENTS, table_elements_id, table_id
+from wasm2py_runtime.functions import signature
+
+from ..module import Instr, Module
+from ..types import FuncType
+from .env import ELEM_SEGMENTS, table_elements_id, table_id, table_raws_id
 from .memory import call
-from .stack import Entry, name
+from .stack import Entry, assign, name
 
 TABLE_HELPERS = (
     "func_at",
@@ -71,3 +74,42 @@ def lower_elem_drop(fl, ins: Instr) -> None:
             lineno=0,
         )
     )
+
+
+# -- call_indirect -----------------------------------------------------------------------------
+
+
+def indirect_signature(ftype: FuncType) -> str:
+    return signature(ftype.params, ftype.results)
+
+
+def indirect_signatures(module: Module) -> dict[int, list[str]]:
+    """Per table, the signatures its `call_indirect`s use: each needs a mirror bound."""
+    uses: dict[int, dict[str, None]] = {}
+    for code in module.codes:
+        for ins in code.body:
+            if ins.op.family == "call_indirect":
+                type_index, table = ins.imm
+                uses.setdefault(table, {})[indirect_signature(module.types[type_index])] = None
+    return {table: list(sigs) for table, sigs in uses.items()}
+
+
+def lower_indirect_callee(fl, table: int, sig: str, index: Entry) -> ast.Name:
+    """The raw function `call_indirect` calls, in a temporary, after the spec's checks.
+
+    The table's mirror for `sig` holds it where the entry is a function of that type; past
+    its end or at None, `func_at` raises the trap. Only the lookup is in the `try` (free on
+    3.11+): an IndexError from evaluating the index is a memory trap.
+    """
+    if not isinstance(index.expr, (ast.Name, ast.Constant)):
+        index = fl.to_temp(index)
+    callee = fl.new_temp()
+    lookup = ast.Subscript(value=name(table_raws_id(table, sig)), slice=index.expr, ctx=ast.Load())
+    missing = ast.ExceptHandler(
+        type=name("IndexError"), name=None, body=[assign([callee], [ast.Constant(None)])]
+    )
+    fl.emit(ast.Try(body=[assign([callee], [lookup])], handlers=[missing], orelse=[], finalbody=[]))
+    checked = call("func_at", name(table_elements_id(table)), index.expr, ast.Constant(sig))
+    is_none = ast.Compare(left=name(callee), ops=[ast.Is()], comparators=[ast.Constant(None)])
+    fl.emit(ast.If(test=is_none, body=[assign([callee], [checked])], orelse=[]))
+    return name(callee)

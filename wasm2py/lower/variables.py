@@ -6,9 +6,10 @@ import ast
 import struct
 
 from ..module import Instr
-from .env import func_id, funcref_id, table_elements_id
+from .env import func_id, funcref_id
 from .memory import call
 from .stack import Entry, assign, name, store
+from .tables import indirect_signature, lower_indirect_callee
 
 _NAN_BITS = {"f32": (0x7F800000, 0x007FFFFF), "f64": (0x7FF0000000000000, 0x000FFFFFFFFFFFFF)}
 
@@ -107,14 +108,12 @@ def lower_ref_func(fl, ins: Instr) -> None:
     fl.stack.push(Entry(name(funcref_id(ins.imm)), depth=1))
 
 
-def _push_call(
-    fl, callee: ast.expr, args: list[Entry], n_results: int, callee_operands: tuple = ()
-) -> None:
+def _push_call(fl, callee: ast.expr, args: list[Entry], n_results: int) -> None:
     expr = ast.Call(func=callee, args=[a.expr for a in args], keywords=[])
     if n_results == 0:
         fl.emit_expr(expr)
     elif n_results == 1:
-        fl.push_effect(expr, [*args, *callee_operands])
+        fl.push_effect(expr, args)
     else:
         temps = [fl.new_temp() for _ in range(n_results)]
         fl.emit(
@@ -141,6 +140,5 @@ def lower_call_indirect(fl, ins: Instr) -> None:
     # The table lookup (which may trap) runs before the arguments are read: they must be
     # evaluated already.
     args = [a if a.pure else fl.to_temp(a) for a in args]
-    sig = " ".join(ftype.params) + " -> " + " ".join(ftype.results)
-    callee = call("func_at", name(table_elements_id(table)), index.expr, ast.Constant(sig))
-    _push_call(fl, callee, args, len(ftype.results), (index,))
+    callee = lower_indirect_callee(fl, table, indirect_signature(ftype), index)
+    _push_call(fl, callee, args, len(ftype.results))
