@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 
 from .env import memory_bytes_id, memory_view_id
-from .exprs import evaluated, names, no_reentry, stored_names, trap_free, walk
+from .exprs import evaluated, names, nested_blocks, no_reentry, stored_names, trap_free, walk
 
 # accessor -> (view format, log2 of the width)
 _LOAD_VIEWS = {
@@ -129,9 +129,8 @@ class _Scan:
                         _accessor(sub, _LOAD_VIEWS) or _accessor(sub, _STORE_VIEWS)
                     ):
                         self.candidates.add(id(node))
-            if isinstance(node, (ast.If, ast.While)):
-                self.block(node.body)
-                self.block(node.orelse)
+            for statements in nested_blocks(node):
+                self.block(statements)
 
 
 State = dict[str, int]  # variable -> alignment (above 0); a variable not in it is unknown
@@ -206,7 +205,23 @@ class _Flow:
         if kind is ast.Continue:
             self.loops[-1][1].append(state)
             return None
+        if kind is ast.Try and not node.orelse and not node.finalbody:
+            return self.try_(node, state)
         raise _Unsupported(kind.__name__)
+
+    def try_(self, node: ast.Try, state: State) -> State | None:
+        # A handler starts from whatever state the body had reached when it raised.
+        reached: list[State | None] = [dict(state)]
+        for statement in node.body:
+            if state is None:
+                break
+            if id(statement) in self.candidates:
+                self.before[id(statement)] = dict(state)
+            state = self.statement(statement, state)
+            reached.append(None if state is None else dict(state))
+        entry = _join(reached)
+        handled = [self.block(h.body, dict(entry)) for h in node.handlers]
+        return _join([state, *handled])
 
     def loop(self, node: ast.While, state: State) -> State | None:
         head = state
@@ -236,9 +251,8 @@ class _UseViews:
             if state is not None:
                 self.alignment = _Alignment(state)
                 statements[k] = self.statement(node)
-            if isinstance(node, (ast.If, ast.While)):
-                self.block(node.body)
-                self.block(node.orelse)
+            for nested in nested_blocks(node):
+                self.block(nested)
 
     def statement(self, node: ast.stmt) -> ast.stmt:
         if isinstance(node, (ast.If, ast.While)):

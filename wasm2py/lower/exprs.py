@@ -132,3 +132,13 @@ def evaluated(node: ast.stmt) -> list[ast.expr]:
     if kind is ast.Raise:
         return [] if node.exc is None else [node.exc]
     return [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+
+
+def nested_blocks(node: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists inside a compound statement (if, while, try); none for others."""
+    kind = type(node)
+    if kind is ast.If or kind is ast.While:
+        return [node.body, node.orelse]
+    if kind is ast.Try:
+        return [node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody]
+    return []

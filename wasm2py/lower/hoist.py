@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 
-from .exprs import stored_names, trap_free
+from .exprs import nested_blocks, stored_names, trap_free
 
 
 def _written(statements: list[ast.stmt], loops: dict[int, set[str]]) -> set[str]:
@@ -24,8 +24,8 @@ def _written(statements: list[ast.stmt], loops: dict[int, set[str]]) -> set[str]
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 written.update(stored_names(target))
-        elif isinstance(node, (ast.If, ast.While)):
-            inner = _written(node.body, loops) | _written(node.orelse, loops)
+        else:
+            inner = set().union(*(_written(b, loops) for b in nested_blocks(node)))
             if isinstance(node, ast.While):
                 loops[id(node)] = inner
             written |= inner
@@ -47,9 +47,8 @@ class _Hoister:
             if isinstance(node, ast.While):
                 result.extend(self.loop(node))
             result.append(node)
-            if isinstance(node, (ast.If, ast.While)):
-                self.block(node.body)
-                self.block(node.orelse)
+            for nested in nested_blocks(node):
+                self.block(nested)
         statements[:] = result
 
     def loop(self, node: ast.While) -> list[ast.stmt]:
@@ -81,9 +80,9 @@ class _Rewriter:
         for node in statements:
             if isinstance(node, (ast.If, ast.While)):
                 node.test = self.top(node.test)
-                self.statements(node.body)
-                self.statements(node.orelse)
-            elif isinstance(node, ast.Assign):
+            for nested in nested_blocks(node):
+                self.statements(nested)
+            if isinstance(node, ast.Assign):
                 node.value = self.top(node.value)
                 for target in node.targets:
                     if isinstance(target, ast.Subscript):

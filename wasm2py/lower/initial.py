@@ -64,6 +64,10 @@ class _Reads:
         if kind is ast.Continue:
             self.loops[-1][1].append(state)
             return None
+        if kind is ast.Try and not node.orelse and not node.finalbody:
+            # A handler may start before any of the body ran: from the state before it.
+            handled = [self.block(h.body, state) for h in node.handlers]
+            return _meet([self.block(node.body, state), *handled])
         raise _Unsupported(kind.__name__)
 
     def loop(self, node: ast.While, state: Assigned) -> Assigned | None:
