@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from .binary import decode
 from .emit import Progress, emit
 from .lower.module import lower_module
@@ -29,7 +31,15 @@ def translate(
     `progress(done, total)` is called after each function is translated.
     Raises DecodeError for malformed input and ValidationError for an invalid module.
     """
-    module = decode(bytes(data))
-    validate(module, SUPPORTED_FEATURES if features is None else set(features))
-    lowered = lower_module(module, name or "module", flat)
-    return emit(lowered, format_with_black=format_with_black, progress=progress)
+    # Translation makes millions of objects and no reference cycles to speak of, so the cyclic
+    # GC only rescans the decoded module over and over: a fifth of the time on large modules.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        module = decode(bytes(data))
+        validate(module, SUPPORTED_FEATURES if features is None else set(features))
+        lowered = lower_module(module, name or "module", flat)
+        return emit(lowered, format_with_black=format_with_black, progress=progress)
+    finally:
+        if collecting:
+            gc.enable()

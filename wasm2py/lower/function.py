@@ -8,6 +8,8 @@ control-flow strategies described in control.py. Handlers assume a validated bod
 from __future__ import annotations
 
 import ast
+import itertools
+from collections.abc import Callable
 
 from ..module import Code, Instr
 from ..types import FuncType
@@ -42,7 +44,11 @@ class FunctionLowerer:
         self.ftype = ftype
         self.analysis: Analysis = analyze(code.body)
         self.flat = self.analysis.needs_flat if flat is None else flat
-        self.temps = 0
+        # Temporaries are numbered by a counter the value stack shares: handing it a bound
+        # method instead would make a reference cycle holding every function's AST until the
+        # cyclic GC runs.
+        temp_numbers = itertools.count(1)
+        self.new_temp = lambda: f"t{next(temp_numbers)}"
         self.stack = ValueStack(self.new_temp)
         self.frames: list[Frame] = []
         self.dead = False
@@ -54,10 +60,6 @@ class FunctionLowerer:
         self.leaves: list[list[ast.stmt]] = []  # switch case leaves, filled after the br_table
 
     # -- small utilities ------------------------------------------------------------------
-    def new_temp(self) -> str:
-        self.temps += 1
-        return f"t{self.temps}"
-
     def new_id(self) -> int:
         self.next_id += 1
         return self.next_id
@@ -174,15 +176,12 @@ class FunctionLowerer:
     def dispatch(self, blocks: list[tuple[int, list[ast.stmt]]]) -> list[ast.stmt]:
         """A balanced `if _pc < k` tree over the basic blocks, sorted by label."""
         blocks = sorted(blocks, key=lambda b: b[0])
-
-        def tree(lo: int, hi: int) -> list[ast.stmt]:
-            if hi - lo == 1:
-                return blocks[lo][1] or [ast.Pass()]
-            mid = (lo + hi) // 2
-            test = _compare(name(PC), ast.Lt(), _int(blocks[mid][0]))
-            return [ast.If(test=test, body=tree(lo, mid), orelse=tree(mid, hi))]
-
-        return tree(0, len(blocks))
+        return _if_tree(
+            0,
+            len(blocks),
+            lambda k: blocks[k][1] or [ast.Pass()],
+            lambda k: _compare(name(PC), ast.Lt(), _int(blocks[k][0])),
+        )
 
     def goto(self, label: int) -> None:
         self.emit(assign([PC], [_int(label)]))
@@ -519,23 +518,22 @@ class FunctionLowerer:
             self.dead = True
             return
 
-        def tree(lo: int, hi: int) -> list[ast.stmt]:
-            if hi - lo == 1:
-                target = self.frames[-1 - ranges[lo][1]]
-                if target.switch_leaf is not None:
-                    target.reached = True
-                    self.leaves.append(target.switch_leaf)
-                    return target.switch_leaf
-                saved = self.out
-                self.out = []
-                self.emit_branch(target)
-                statements, self.out = self.out, saved
-                return statements
-            mid = (lo + hi) // 2
-            test = _compare(index.expr, ast.Lt(), _int(ranges[mid][0]))
-            return [ast.If(test=test, body=tree(lo, mid), orelse=tree(mid, hi))]
+        def leaf(k: int) -> list[ast.stmt]:
+            target = self.frames[-1 - ranges[k][1]]
+            if target.switch_leaf is not None:
+                target.reached = True
+                self.leaves.append(target.switch_leaf)
+                return target.switch_leaf
+            saved = self.out
+            self.out = []
+            self.emit_branch(target)
+            statements, self.out = self.out, saved
+            return statements
 
-        for statement in tree(0, len(ranges)):
+        def below(k: int) -> ast.expr:
+            return _compare(index.expr, ast.Lt(), _int(ranges[k][0]))
+
+        for statement in _if_tree(0, len(ranges), leaf, below):
             self.emit(statement)
         self.dead = True
 
@@ -565,6 +563,28 @@ class FunctionLowerer:
 
     def lower_nop(self, ins: Instr, i: int) -> None:
         pass
+
+
+def _if_tree(
+    lo: int,
+    hi: int,
+    leaf: Callable[[int], list[ast.stmt]],
+    below: Callable[[int], ast.expr],
+) -> list[ast.stmt]:
+    """A balanced tree of `if below(mid):` over the leaves lo..hi-1.
+
+    (Not a recursive closure: that would be a reference cycle, see FunctionLowerer.__init__.)
+    """
+    if hi - lo == 1:
+        return leaf(lo)
+    mid = (lo + hi) // 2
+    return [
+        ast.If(
+            test=below(mid),
+            body=_if_tree(lo, mid, leaf, below),
+            orelse=_if_tree(mid, hi, leaf, below),
+        )
+    ]
 
 
 def _ranges(targets: list[int]) -> list[tuple[int, int]]:
