@@ -10,18 +10,22 @@ import subprocess
 import sys
 from importlib import metadata
 
-from . import engines
+from . import engines, scaling
 
 GOAL = 1.5  # issue 3: translated code within 1.5x of hand-written Python
 
 
-def markdown(measurements: list, args, pypy: str | None) -> str:
+def markdown(measurements: list, args, pypy: str | None, scaling_results=None) -> str:
     lines = ["# wasm2py benchmarks", ""]
     lines += [f"- {item}" for item in environment(args, pypy)]
     lines += ["", "## Run time", ""]
     lines += run_table(measurements)
     lines += ["", "## Translation and import", ""]
     lines += import_table(measurements)
+    if scaling_results:
+        lines += ["", "## Translation time against module size", ""]
+        lines += scaling.table(scaling_results)
+        lines += ["", scaling.NOTE]
     lines += ["", *NOTES]
     mismatched = [m for m in measurements if m.mismatches]
     if mismatched:

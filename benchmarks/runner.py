@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import engines, report
+from . import engines, report, scaling
 from .kernels import BY_NAME, KERNELS, Kernel
 from .timing import measure, median, time_call
 
@@ -62,6 +62,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pypy", action="store_true", help="also run under pypy3")
     parser.add_argument("--runs", type=int, help="timed runs per engine (default 5, quick 3)")
     parser.add_argument(
+        "--no-scaling",
+        action="store_true",
+        help="skip translation time against module size (run by default unless --quick/--kernel)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         help=f"write the report here (default: {RESULTS.name} for a full run of all kernels)",
@@ -85,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         size = kernel.quick if args.quick else kernel.size
         print(f"{kernel.name} (size {size}) ...", file=sys.stderr, flush=True)
         measurements.append(measure_kernel(kernel, size, args, pypy))
-    text = report.markdown(measurements, args, pypy)
+    scaling_results = None
+    if not (args.no_scaling or args.quick or args.kernel):
+        print("translation scaling ...", file=sys.stderr, flush=True)
+        scaling_results = scaling.measure()
+    text = report.markdown(measurements, args, pypy, scaling_results)
     print(text)
     if args.output is not None:
         args.output.write_text(text)
