@@ -337,14 +337,22 @@ FUNCTIONS_PLACEHOLDER = "__wasm2py_functions__"
 
 
 def lower_module(module: Module, module_name: str, flat: bool | None = None) -> LoweredModule:
-    """The module's skeleton and, lazily, its functions: one function's AST lives at a time."""
+    """The module's skeleton and, lazily, its functions: one function's AST lives at a time.
+
+    Lowering consumes the module's code: each body is released once its function is lowered,
+    so the decoded instructions shrink while the output grows.
+    """
     lowerer = ModuleLowerer(module, module_name, flat)
     skeleton = lowerer.lower()
+    return LoweredModule(skeleton, _lower_functions(lowerer.env, module, flat), len(module.codes))
+
+
+def _lower_functions(env: Env, module: Module, flat: bool | None) -> Iterator[ast.FunctionDef]:
     first = len(module.imported("func"))
-    functions = (
-        lower_function(lowerer.env, k, code, flat) for k, code in enumerate(module.codes, first)
-    )
-    return LoweredModule(skeleton, functions, len(module.codes))
+    for k, code in enumerate(module.codes, first):
+        function = lower_function(env, k, code, flat)
+        code.body = []
+        yield function
 
 
 @dataclass
