@@ -41,8 +41,9 @@ NOTES = [
     "against wasmtime's.",
     "- *twin*: the hand-written Python of `benchmarks/twins.py`. Issue 3's goal is "
     f"wasm2py / twin <= {GOAL}.",
-    "- PyPy: pypy3 runs the same generated module and twin, timed after three warm-up calls "
-    "for the JIT.",
+    "- PyPy: pypy3 runs the same generated module and twin, timed after ten warm-up calls "
+    "for the JIT (steady state: translated code takes the JIT longer to compile than the "
+    "twins, e.g. indirect reaches its speed only at the seventh call).",
     "- Import: the generated module alone, in a fresh CPython with the runtime already "
     "imported. *cold* compiles the source (no .pyc), *warm* loads the .pyc. *instantiate* is "
     "`instantiate()` (memory, tables, closures).",

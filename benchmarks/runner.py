@@ -21,7 +21,7 @@ from .kernels import BY_NAME, KERNELS, Kernel
 from .timing import measure, median, time_call
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
-PYPY_WARMUP = 3
+PYPY_WARMUP = 10  # translated code takes the JIT longer to warm up: indirect needs ~7 calls
 
 IMPORT_PROBE = """\
 import sys, time
