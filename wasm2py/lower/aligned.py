@@ -48,8 +48,9 @@ def _trailing_zeros(value: int) -> int:
 class _Alignment:
     """log2 of the largest power of two known to divide an expression's value."""
 
-    def __init__(self, known: dict[str, int]):
+    def __init__(self, known: dict[str, int], facts: dict[str, int]):
         self.known = known
+        self.facts = facts  # variables aligned at all times: private globals like the stack pointer
 
     def of(self, node: ast.expr) -> int:
         if isinstance(node, ast.Constant):
@@ -58,7 +59,7 @@ class _Alignment:
                 return _trailing_zeros(value)
             return UNKNOWN
         if isinstance(node, ast.Name):
-            return self.known.get(node.id, UNKNOWN)
+            return self.known.get(node.id, self.facts.get(node.id, UNKNOWN))
         if isinstance(node, ast.BinOp):
             return self._binop(node)
         if isinstance(node, ast.IfExp):
@@ -165,7 +166,8 @@ class _Flow:
     A block owns the state it is given and updates it in place.
     """
 
-    def __init__(self, candidates: set[int], volatile: set[str]) -> None:
+    def __init__(self, candidates: set[int], volatile: set[str], facts: dict[str, int]) -> None:
+        self.facts = facts
         self.candidates = candidates
         self.volatile = volatile  # never tracked: written where the flow cannot see
         self.before: dict[int, State] = {}
@@ -183,7 +185,7 @@ class _Flow:
     def statement(self, node: ast.stmt, state: State) -> State | None:
         kind = type(node)
         if kind is ast.Assign:
-            value = _Alignment(state).of(node.value)
+            value = _Alignment(state, self.facts).of(node.value)
             for target in node.targets:
                 for var in stored_names(target):
                     state.pop(var, None)
@@ -240,16 +242,17 @@ class _Flow:
 class _UseViews:
     """Rewrites the accesses of each statement under the state recorded before it."""
 
-    def __init__(self, before: dict[int, State], own: set[str]):
+    def __init__(self, before: dict[int, State], own: set[str], facts: dict[str, int]):
         self.before = before
         self.own = own  # the function's own variables: no call can change them
-        self.alignment = _Alignment({})
+        self.facts = facts
+        self.alignment = _Alignment({}, facts)
 
     def block(self, statements: list[ast.stmt]) -> None:
         for k, node in enumerate(statements):
             state = self.before.get(id(node))
             if state is not None:
-                self.alignment = _Alignment(state)
+                self.alignment = _Alignment(state, self.facts)
                 statements[k] = self.statement(node)
             for nested in nested_blocks(node):
                 self.block(nested)
@@ -315,18 +318,21 @@ class _UseViews:
         return ast.Assign(targets=[target], value=value, lineno=0)
 
 
-def use_aligned_views(func: ast.FunctionDef) -> ast.FunctionDef:
-    """Rewrite `func`'s provably aligned 16/32/64-bit accesses of memory 0 to typed views."""
+def use_aligned_views(func: ast.FunctionDef, facts: dict[str, int]) -> ast.FunctionDef:
+    """Rewrite `func`'s provably aligned 16/32/64-bit accesses of memory 0 to typed views.
+
+    `facts`: variables whose alignment holds at all times (lower/global_alignment.py).
+    """
     scan = _Scan()
     scan.block(func.body)
     if not scan.candidates:
         return func
-    flow = _Flow(scan.candidates, scan.nonlocals)
+    flow = _Flow(scan.candidates, scan.nonlocals, facts)
     try:
         flow.block(func.body, {})
     except _Unsupported:
         return func
     params = {a.arg for a in func.args.args}
     own = (scan.stored | params) - scan.nonlocals
-    _UseViews(flow.before, own).block(func.body)
+    _UseViews(flow.before, own, facts).block(func.body)
     return func

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ..module import Module
 from ..types import FuncType, GlobalType
+from .global_alignment import global_alignment
 from .stack import name
 
 
@@ -66,6 +67,7 @@ class Env:
     func_types: list[FuncType] = field(init=False)
     global_types: list[GlobalType] = field(init=False)
     shared_globals: set[int] = field(init=False)
+    aligned_globals: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         m = self.module
@@ -74,6 +76,10 @@ class Env:
         n_imported = len(m.imported("global"))
         exported = {e.index for e in m.exports if e.kind == "global"}
         self.shared_globals = set(range(n_imported)) | exported
+        # Private globals' alignment at all times, by the name generated code reads them by.
+        self.aligned_globals = {
+            private_global_id(k): alignment for k, alignment in global_alignment(m).items()
+        }
 
     def block_type(self, bt) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if bt is None:

@@ -650,7 +650,7 @@ def lower_function(env: Env, index: int, code: Code, flat: bool | None = None) -
     """The `def f<index>(...)` for a defined function (index in the function index space)."""
     func = hoist_invariants(FunctionLowerer(env, index, code, env.func_types[index], flat).lower())
     if any(ins.op.family in _ACCESSES and ins.op.data["width"] > 1 for ins in code.body):
-        func = use_aligned_views(func)
+        func = use_aligned_views(func, env.aligned_globals)
     return drop_unread_initial_values(func)
 
 
