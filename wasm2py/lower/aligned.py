@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 
+from .dataflow import ForwardFlow, Unsupported
 from .env import memory_bytes_id, memory_view_id
 from .exprs import evaluated, names, nested_blocks, no_reentry, stored_names, trap_free, walk
 
@@ -137,54 +138,39 @@ class _Scan:
 State = dict[str, int]  # variable -> alignment (above 0); a variable not in it is unknown
 
 
-def _join(states: list[State | None]) -> State | None:
-    reachable = [s for s in states if s is not None]
-    if not reachable:
-        return None
-    first, *rest = reachable
-    joined = dict(first)
-    for other in rest:
-        for var in list(joined):
-            if var in other:
-                joined[var] = min(joined[var], other[var])
-            else:
-                del joined[var]
-    return joined
-
-
-class _Unsupported(Exception):
-    """A statement the dataflow does not model: the function keeps its struct accesses."""
-
-
-class _Flow:
-    """Forward dataflow over the structured function body: the state before each statement
-    that holds an access.
+class _Flow(ForwardFlow[State]):
+    """The alignment state before each statement that holds an access.
 
     A loop's body is walked until the state at its head stops changing; the last walk of a
-    statement is then the one made from fixed points, so it is the state recorded.
-    None is the state of code nothing reaches (after a break, continue, return or raise).
-    A block owns the state it is given and updates it in place.
+    statement is then the one made from fixed points, so it is the state recorded. A block
+    owns the state it is given and updates it in place.
     """
 
     def __init__(self, candidates: set[int], volatile: set[str], facts: dict[str, int]) -> None:
+        super().__init__()
         self.facts = facts
         self.candidates = candidates
         self.volatile = volatile  # never tracked: written where the flow cannot see
         self.before: dict[int, State] = {}
-        self.loops: list[tuple[list[State], list[State]]] = []  # (breaks, continues)
 
-    def block(self, statements: list[ast.stmt], state: State | None) -> State | None:
-        for node in statements:
-            if state is None:
-                return None
-            if id(node) in self.candidates:
-                self.before[id(node)] = dict(state)
-            state = self.statement(node, state)
-        return state
+    def join(self, states: list[State]) -> State:
+        first, *rest = states
+        joined = dict(first)
+        for other in rest:
+            for var in list(joined):
+                if var in other:
+                    joined[var] = min(joined[var], other[var])
+                else:
+                    del joined[var]
+        return joined
 
-    def statement(self, node: ast.stmt, state: State) -> State | None:
-        kind = type(node)
-        if kind is ast.Assign:
+    def copy(self, state: State) -> State:
+        return dict(state)
+
+    def transfer(self, node: ast.stmt, state: State) -> State:
+        if id(node) in self.candidates:
+            self.before[id(node)] = dict(state)
+        if type(node) is ast.Assign:
             value = _Alignment(state, self.facts).of(node.value)
             for target in node.targets:
                 for var in stored_names(target):
@@ -192,51 +178,7 @@ class _Flow:
             (target,) = node.targets if len(node.targets) == 1 else (None,)
             if type(target) is ast.Name and value and target.id not in self.volatile:
                 state[target.id] = value
-            return state
-        if kind is ast.Expr or kind is ast.Pass or kind is ast.Nonlocal:
-            return state
-        if kind is ast.Return or kind is ast.Raise:
-            return None
-        if kind is ast.If:
-            return _join([self.block(node.body, dict(state)), self.block(node.orelse, state)])
-        if kind is ast.While and not node.orelse:
-            return self.loop(node, state)
-        if kind is ast.Break:
-            self.loops[-1][0].append(state)
-            return None
-        if kind is ast.Continue:
-            self.loops[-1][1].append(state)
-            return None
-        if kind is ast.Try and not node.orelse and not node.finalbody:
-            return self.try_(node, state)
-        raise _Unsupported(kind.__name__)
-
-    def try_(self, node: ast.Try, state: State) -> State | None:
-        # A handler starts from whatever state the body had reached when it raised.
-        reached: list[State | None] = [dict(state)]
-        for statement in node.body:
-            if state is None:
-                break
-            if id(statement) in self.candidates:
-                self.before[id(statement)] = dict(state)
-            state = self.statement(statement, state)
-            reached.append(None if state is None else dict(state))
-        entry = _join(reached)
-        handled = [self.block(h.body, dict(entry)) for h in node.handlers]
-        return _join([state, *handled])
-
-    def loop(self, node: ast.While, state: State) -> State | None:
-        head = state
-        while True:
-            self.loops.append(([], []))
-            end = self.block(node.body, dict(head))
-            breaks, continues = self.loops.pop()
-            new_head = _join([state, end, *continues])
-            if new_head == head:
-                break
-            head = new_head
-        always = isinstance(node.test, ast.Constant) and node.test.value is True
-        return _join(breaks if always else [*breaks, head])
+        return state
 
 
 class _UseViews:
@@ -330,7 +272,7 @@ def use_aligned_views(func: ast.FunctionDef, facts: dict[str, int]) -> ast.Funct
     flow = _Flow(scan.candidates, scan.nonlocals, facts)
     try:
         flow.block(func.body, {})
-    except _Unsupported:
+    except Unsupported:
         return func
     params = {a.arg for a in func.args.args}
     own = (scan.stored | params) - scan.nonlocals

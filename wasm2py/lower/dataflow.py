@@ -1,0 +1,96 @@
+"""Forward dataflow over the structured statements lowering produces.
+
+Lowered functions use few statement kinds: assignments, expression statements, `if`,
+`while True` with `break`/`continue`, `return`, `raise`, and `try` around call_indirect's
+lookup. `ForwardFlow` walks them once, and a loop's body until the state at its head stops
+changing; a subclass says what a state is and what one statement does to it. None is the state
+of code nothing reaches (after a break, continue, return or raise).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Generic, TypeVar
+
+State = TypeVar("State")
+
+
+class Unsupported(Exception):
+    """A statement the dataflow does not model: the pass leaves the function alone."""
+
+
+class ForwardFlow(Generic[State]):
+    """Subclasses define `join`, `copy` and `transfer`."""
+
+    def __init__(self) -> None:
+        self.loops: list[tuple[list[State], list[State]]] = []  # (breaks, continues)
+
+    def join(self, states: list[State]) -> State:
+        """The state where control from all of `states` (none of them None) meets."""
+        raise NotImplementedError
+
+    def copy(self, state: State) -> State:
+        """A state that `transfer` may change without changing `state`."""
+        raise NotImplementedError
+
+    def transfer(self, node: ast.stmt, state: State) -> State:
+        """The state after what `node` evaluates itself (its nested statements aside)."""
+        raise NotImplementedError
+
+    def merge(self, states: list[State | None]) -> State | None:
+        reachable = [s for s in states if s is not None]
+        return self.join(reachable) if reachable else None
+
+    def block(self, statements: list[ast.stmt], state: State | None) -> State | None:
+        for node in statements:
+            if state is None:
+                return None
+            state = self.statement(node, state)
+        return state
+
+    def statement(self, node: ast.stmt, state: State) -> State | None:
+        state = self.transfer(node, state)
+        kind = type(node)
+        if kind is ast.Assign or kind is ast.Expr or kind is ast.Pass or kind is ast.Nonlocal:
+            return state
+        if kind is ast.Return or kind is ast.Raise:
+            return None
+        if kind is ast.If:
+            taken = self.block(node.body, self.copy(state))
+            return self.merge([taken, self.block(node.orelse, state)])
+        if kind is ast.While and not node.orelse:
+            return self.loop(node, state)
+        if kind is ast.Break:
+            self.loops[-1][0].append(state)
+            return None
+        if kind is ast.Continue:
+            self.loops[-1][1].append(state)
+            return None
+        if kind is ast.Try and not node.orelse and not node.finalbody:
+            return self.try_(node, state)
+        raise Unsupported(kind.__name__)
+
+    def loop(self, node: ast.While, state: State) -> State | None:
+        head = state
+        while True:
+            self.loops.append(([], []))
+            end = self.block(node.body, self.copy(head))
+            breaks, continues = self.loops.pop()
+            new_head = self.merge([head, end, *continues])
+            if new_head == head:
+                break
+            head = new_head
+        always = isinstance(node.test, ast.Constant) and node.test.value is True
+        return self.merge(breaks if always else [*breaks, head])
+
+    def try_(self, node: ast.Try, state: State) -> State | None:
+        # A handler starts from whatever state the body had reached when it raised.
+        reached: list[State | None] = [self.copy(state)]
+        for statement in node.body:
+            if state is None:
+                break
+            state = self.statement(statement, state)
+            reached.append(None if state is None else self.copy(state))
+        entry = self.merge(reached)
+        handled = [self.block(h.body, self.copy(entry)) for h in node.handlers]
+        return self.merge([state, *handled])
