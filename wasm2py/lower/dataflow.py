@@ -5,6 +5,11 @@ Lowered functions use few statement kinds: assignments, expression statements, `
 lookup. `ForwardFlow` walks them once, and a loop's body until the state at its head stops
 changing; a subclass says what a state is and what one statement does to it. None is the state
 of code nothing reaches (after a break, continue, return or raise).
+
+States only ever lose facts (join is an intersection), so a loop entered again (its outer
+loop is on another round) resumes from the head it last settled on, met with the new entry
+state: the fixed point is the same, and a nest of loops costs rounds in proportion to its
+depth instead of doubling with it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class ForwardFlow(Generic[State]):
 
     def __init__(self) -> None:
         self.loops: list[tuple[list[State], list[State]]] = []  # (breaks, continues)
+        self.heads: dict[int, State] = {}  # loop id -> the head state it last settled on
 
     def join(self, states: list[State]) -> State:
         """The state where control from all of `states` (none of them None) meets."""
@@ -71,7 +77,8 @@ class ForwardFlow(Generic[State]):
         raise Unsupported(kind.__name__)
 
     def loop(self, node: ast.While, state: State) -> State | None:
-        head = state
+        settled = self.heads.get(id(node))
+        head = state if settled is None else self.join([settled, state])
         while True:
             self.loops.append(([], []))
             end = self.block(node.body, self.copy(head))
@@ -80,6 +87,7 @@ class ForwardFlow(Generic[State]):
             if new_head == head:
                 break
             head = new_head
+        self.heads[id(node)] = self.copy(head)
         always = isinstance(node.test, ast.Constant) and node.test.value is True
         return self.merge(breaks if always else [*breaks, head])
 
