@@ -37,7 +37,7 @@ def children(node: ast.expr) -> tuple:
     if kind is ast.BinOp:
         return (node.left, node.right)
     if kind is ast.Call:
-        return (node.func, *node.args)
+        return (node.func, *node.args, *(keyword.value for keyword in node.keywords))
     if kind is ast.Subscript:
         return (node.value, node.slice)
     if kind is ast.Compare:
