@@ -20,6 +20,7 @@ import ast
 from .dataflow import ForwardFlow, Unsupported
 from .env import memory_bytes_id, memory_view_id
 from .exprs import evaluated, names, nested_blocks, no_reentry, stored_names, trap_free, walk
+from .global_alignment import EVERYTHING, trailing_zeros
 
 # accessor -> (view format, log2 of the width)
 _LOAD_VIEWS = {
@@ -37,13 +38,6 @@ _STORE_VIEWS = {
     "store_f64": ("d", 3),
 }
 UNKNOWN = 0
-EVERYTHING = 64  # zero, and the initial guess for a variable
-
-
-def _trailing_zeros(value: int) -> int:
-    if value == 0:
-        return EVERYTHING
-    return min((value & -value).bit_length() - 1, EVERYTHING)
 
 
 class _Alignment:
@@ -57,7 +51,7 @@ class _Alignment:
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, int) and not isinstance(value, bool):
-                return _trailing_zeros(value)
+                return trailing_zeros(value)
             return UNKNOWN
         if isinstance(node, ast.Name):
             return self.known.get(node.id, self.facts.get(node.id, UNKNOWN))

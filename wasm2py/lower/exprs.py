@@ -142,3 +142,24 @@ def nested_blocks(node: ast.stmt) -> list[list[ast.stmt]]:
     if kind is ast.Try:
         return [node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody]
     return []
+
+
+def leading_constants(func: ast.FunctionDef) -> tuple[dict[str, int], set[str]]:
+    """The run of `name = constant` assignments that starts a function (the prologue's initial
+    values, and any that follow them at once): each name's first position in `func.body`; and
+    the names its `nonlocal` statements declare (globals)."""
+    first: dict[str, int] = {}
+    nonlocals: set[str] = set()
+    for k, node in enumerate(func.body):
+        if isinstance(node, ast.Nonlocal):
+            nonlocals.update(node.names)
+            continue
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Constant)
+        ):
+            break
+        first.setdefault(node.targets[0].id, k)
+    return first, nonlocals

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from ..module import Instr, Module
 
-EVERYTHING = 64
+EVERYTHING = 64  # the alignment of zero: a multiple of every power of two we track
 _DEPTH = 8  # how far back one value is traced
 
 
-def _trailing_zeros(value: int) -> int:
+def trailing_zeros(value: int) -> int:
+    """log2 of the largest power of two (up to 2**64) dividing `value`."""
     return EVERYTHING if value == 0 else min((value & -value).bit_length() - 1, EVERYTHING)
 
 
@@ -48,7 +49,7 @@ class _Body:
         ins = self.body[j]
         name = ins.op.name
         if name in _CONSTANTS:
-            return _trailing_zeros(ins.imm)
+            return trailing_zeros(ins.imm)
         if name == "global.get":
             return self.known.get(ins.imm, 0)
         if name == "local.tee":
@@ -86,8 +87,8 @@ def global_alignment(module: Module) -> dict[int, int]:
         init = g.init
         if k in exported or g.type.valtype not in ("i32", "i64") or len(init) != 1:
             continue
-        if init[0].op.name in _CONSTANTS and _trailing_zeros(init[0].imm):
-            known[k] = _trailing_zeros(init[0].imm)
+        if init[0].op.name in _CONSTANTS and trailing_zeros(init[0].imm):
+            known[k] = trailing_zeros(init[0].imm)
     sites = []  # (body, n_params, index of a global.set of a known global)
     func_types = module.func_types()
     n_imported = len(module.imported("func"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 
-from .exprs import nested_blocks, stored_names, trap_free
+from .exprs import leading_constants, nested_blocks, stored_names, trap_free
 
 
 def _written(statements: list[ast.stmt], loops: dict[int, set[str]]) -> set[str]:
@@ -139,27 +139,14 @@ def _constant_or_zero(node: ast.expr) -> ast.expr:
     return node if isinstance(node, ast.Constant) else _ZERO
 
 
-def _bound_on_entry(func: ast.FunctionDef) -> set[str]:
-    """Parameters, and the locals the prologue initializes: bound wherever a loop starts.
-
-    (A temporary may be unbound where a loop starts, and only read on a path that binds it.)
-    """
-    bound = {a.arg for a in func.args.args}
-    for node in func.body:
-        if isinstance(node, ast.Nonlocal):
-            continue
-        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)):
-            break
-        for target in node.targets:
-            bound.update(stored_names(target))
-    return bound
-
-
 def hoist_invariants(func: ast.FunctionDef) -> ast.FunctionDef:
     """Move loop-invariant pure arithmetic out of `func`'s loops."""
-    nonlocals = {n for node in func.body if isinstance(node, ast.Nonlocal) for n in node.names}
     loops: dict[int, set[str]] = {}
     _written(func.body, loops)
     if loops:
-        _Hoister(_bound_on_entry(func) - nonlocals, loops).block(func.body)
+        # Bound wherever a loop starts: the parameters and the prologue's locals. (A temporary
+        # may be unbound where a loop starts, and only read on a path that binds it.)
+        prologue, nonlocals = leading_constants(func)
+        bound = {a.arg for a in func.args.args} | set(prologue)
+        _Hoister(bound - nonlocals, loops).block(func.body)
     return func

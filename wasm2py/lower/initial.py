@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 
 from .dataflow import ForwardFlow, Unsupported
-from .exprs import evaluated, names, stored_names
+from .exprs import evaluated, leading_constants, names, stored_names
 
 Assigned = frozenset[str]  # the candidates surely assigned here; None where nothing reaches
 
@@ -53,21 +53,9 @@ class _Reads(ForwardFlow[Assigned]):
 
 def drop_unread_initial_values(func: ast.FunctionDef) -> ast.FunctionDef:
     """Remove `func`'s prologue assignments of locals no statement can read unassigned."""
-    prologue: dict[str, int] = {}  # local -> position of its initial assignment
-    nonlocals: set[str] = set()  # globals: their writes are effects, never dropped
-    for k, node in enumerate(func.body):
-        if isinstance(node, ast.Nonlocal):
-            nonlocals.update(node.names)
-            continue
-        if not (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-            and isinstance(node.value, ast.Constant)
-        ):
-            break
-        if node.targets[0].id not in nonlocals:
-            prologue.setdefault(node.targets[0].id, k)
+    prologue, nonlocals = leading_constants(func)  # globals: their writes are effects
+    for name in nonlocals:
+        prologue.pop(name, None)
     if not prologue:
         return func
     first = min(prologue.values())
