@@ -32,24 +32,19 @@ class Elements(list):
         self.mirrors: dict[str, list] = {}
 
 
+def _raw(func, sig: str):
+    """What a mirror of signature `sig` holds for the entry `func`."""
+    return func.raw if func is not None and func.sig == sig else None
+
+
 def _mirror(sig: str, entries) -> list:
-    return [f.raw if f is not None and f.sig == sig else None for f in entries]
+    return [_raw(f, sig) for f in entries]
 
 
 def _changed(elements: Elements, start: int, stop: int) -> None:
-    """Entries [start, stop) were replaced: recompute them in every mirror (one pass)."""
-    mirrors = elements.mirrors
-    if not mirrors:
-        return
-    nones = [None] * (stop - start)
-    for mirror in mirrors.values():
-        mirror[start:stop] = nones
-    for i in range(start, stop):
-        func = elements[i]
-        if func is not None:
-            mirror = mirrors.get(func.sig)
-            if mirror is not None:
-                mirror[i] = func.raw
+    """Entries [start, stop) were replaced: recompute them in every mirror."""
+    for sig, mirror in elements.mirrors.items():
+        mirror[start:stop] = _mirror(sig, elements[start:stop])
 
 
 class Table:
@@ -94,7 +89,7 @@ class Table:
             return -1
         self.elements.extend([init] * delta)
         for sig, mirror in self.elements.mirrors.items():
-            mirror.extend(_mirror(sig, (init,)) * delta)
+            mirror.extend([_raw(init, sig)] * delta)
         return old
 
     def raws(self, sig: str) -> list:
@@ -150,7 +145,7 @@ def table_set(elements: Elements, index: int, value) -> None:
         raise Trap(OUT_OF_BOUNDS_TABLE)
     elements[index] = value
     for sig, mirror in elements.mirrors.items():
-        mirror[index] = value.raw if value is not None and value.sig == sig else None
+        mirror[index] = _raw(value, sig)
 
 
 def table_grow(table: Table, value, delta: int) -> int:
@@ -162,7 +157,7 @@ def table_fill(elements: Elements, index: int, value, n: int) -> None:
         raise Trap(OUT_OF_BOUNDS_TABLE)
     elements[index : index + n] = [value] * n
     for sig, mirror in elements.mirrors.items():
-        mirror[index : index + n] = _mirror(sig, (value,)) * n
+        mirror[index : index + n] = [_raw(value, sig)] * n
 
 
 def table_copy(dst_elements: Elements, src_elements: list, dst: int, src: int, n: int) -> None:
