@@ -35,31 +35,25 @@ _C_TYPES = {
 }
 
 
-def _view_backend() -> str:
-    """What typed views are made of here: memoryview casts on CPython (indexing one costs half
-    a struct call); cffi arrays over the buffer on PyPy, whose JIT runs them faster than struct
-    and memoryviews 100x slower; struct calls elsewhere, and on big-endian hosts, whose native
-    order is not Wasm's."""
-    if sys.byteorder != "little":
-        return "struct"
-    if sys.implementation.name == "cpython":
-        return "memoryview"
-    if sys.implementation.name == "pypy":
-        try:
-            import cffi  # part of PyPy itself
-
-            if hasattr(cffi.FFI(), "release"):
-                return "cffi"
-        except ImportError:
-            pass
-    return "struct"
+def _pypy_ffi():
+    """PyPy's cffi (part of PyPy itself), if it can release the buffers it is given."""
+    if sys.implementation.name != "pypy":
+        return None
+    try:
+        import cffi
+    except ImportError:
+        return None
+    ffi = cffi.FFI()
+    return ffi if hasattr(ffi, "release") else None
 
 
-_BACKEND = _view_backend()
-if _BACKEND == "cffi":
-    import cffi
-
-    _ffi = cffi.FFI()
+# What typed views are made of: memoryview casts on CPython (indexing one costs half a struct
+# call); cffi arrays over the buffer on PyPy, whose JIT runs them faster than struct and
+# memoryviews 100x slower; struct calls elsewhere, and on big-endian hosts, whose native order
+# is not Wasm's.
+_LITTLE_ENDIAN = sys.byteorder == "little"
+_MEMORYVIEWS = _LITTLE_ENDIAN and sys.implementation.name == "cpython"
+_FFI = _pypy_ffi() if _LITTLE_ENDIAN else None
 
 
 def _new_buffer(size: int):
@@ -99,7 +93,7 @@ def _typed_views(data) -> tuple[tuple, Callable[[], None]]:
     Each raises IndexError for an element past the end (or a negative index, cffi and struct;
     generated code never makes one), as an out-of-bounds access must.
     """
-    if _BACKEND == "memoryview":
+    if _MEMORYVIEWS:
         raw = memoryview(data)
         views = tuple(raw.cast(fmt) for fmt in VIEW_FORMATS)
 
@@ -109,12 +103,12 @@ def _typed_views(data) -> tuple[tuple, Callable[[], None]]:
             raw.release()
 
         return views, release
-    if _BACKEND == "cffi":
-        views = tuple(_ffi.from_buffer(_C_TYPES[fmt], data) for fmt in VIEW_FORMATS)
+    if _FFI is not None:
+        views = tuple(_FFI.from_buffer(_C_TYPES[fmt], data) for fmt in VIEW_FORMATS)
 
         def release() -> None:
             for view in views:
-                _ffi.release(view)
+                _FFI.release(view)
 
         return views, release
     return tuple(_struct_view(data, fmt) for fmt in VIEW_FORMATS), _hold_nothing
