@@ -14,9 +14,10 @@ import ast
 import wasm2py_runtime.numeric as runtime_numeric
 
 from .memory import LOADERS
+from .numeric import BUILTINS
 
 # Calls that cannot re-enter generated code (so cannot grow memory or change a global).
-_PURE_CALLS = frozenset(runtime_numeric.__all__) | LOADERS | {"float", "bin", "len"}
+_PURE_CALLS = frozenset(runtime_numeric.__all__) | LOADERS | BUILTINS | {"len"}
 _TRAP_FREE_OPS = (
     ast.Add,
     ast.Sub,

@@ -23,7 +23,7 @@ TRAPPING = frozenset(
     }
 )
 OPERANDS = ("a", "b")
-_BUILTINS = frozenset({"float", "int", "bin"})
+BUILTINS = frozenset({"float", "int", "bin"})  # the builtins templates call
 
 
 @cache
@@ -51,7 +51,7 @@ def helper_names(templates) -> set[str]:
     names = set()
     for t in templates:
         for node in ast.walk(parse_template(t)[0]):
-            if isinstance(node, ast.Name) and node.id not in OPERANDS and node.id not in _BUILTINS:
+            if isinstance(node, ast.Name) and node.id not in OPERANDS and node.id not in BUILTINS:
                 names.add(node.id)
     return names
 
@@ -63,7 +63,7 @@ def _helpers() -> dict:
 
 
 _HELPERS = _helpers()
-_FOLDABLE_NAMES = frozenset(_HELPERS) | _BUILTINS
+_FOLDABLE_NAMES = frozenset(_HELPERS) | BUILTINS
 
 
 def fold(expr: ast.expr) -> ast.expr:
