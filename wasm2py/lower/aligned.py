@@ -16,11 +16,14 @@ here, and the pass sees every assignment the lowering made, temporaries included
 from __future__ import annotations
 
 import ast
+import functools
 
 from .dataflow import ForwardFlow, Unsupported
 from .env import memory_bytes_id, memory_view_id
 from .exprs import evaluated, names, nested_blocks, no_reentry, stored_names, trap_free, walk
 from .global_alignment import EVERYTHING, trailing_zeros
+from .indices import use_element_indices
+from .webs import split_webs, statement_reads
 
 # accessor -> (view format, log2 of the width)
 _LOAD_VIEWS = {
@@ -40,7 +43,7 @@ _STORE_VIEWS = {
 UNKNOWN = 0
 
 
-class _Alignment:
+class Alignment:
     """log2 of the largest power of two known to divide an expression's value."""
 
     def __init__(self, known: dict[str, int], facts: dict[str, int]):
@@ -110,8 +113,23 @@ class _Scan:
         self.candidates: set[int] = set()
         self.stored: set[str] = set()
         self.nonlocals: set[str] = set()
+        self.in_addresses: set[str] = set()  # variables some access's address reads
+        self.in_loop_addresses: set[str] = set()  # those read by an access in a loop
+        self.sources: dict[str, set[str]] = {}  # variable -> what its definitions read
 
-    def block(self, statements: list[ast.stmt]) -> None:
+    def pointers(self) -> set[str]:
+        """The variables read in addresses, and those their definitions read, transitively:
+        those lower/indices.py may keep as element indices."""
+        found = set(self.in_addresses)
+        pending = list(found)
+        while pending:
+            for source in self.sources.get(pending.pop(), ()):
+                if source not in found:
+                    found.add(source)
+                    pending.append(source)
+        return found
+
+    def block(self, statements: list[ast.stmt], in_loop: bool = False) -> None:
         for node in statements:
             if isinstance(node, ast.Nonlocal):
                 self.nonlocals.update(node.names)
@@ -119,14 +137,26 @@ class _Scan:
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     self.stored.update(stored_names(target))
+            single = (
+                node.targets[0] if type(node) is ast.Assign and len(node.targets) == 1 else None
+            )
+            reads = self.sources.setdefault(single.id, set()) if type(single) is ast.Name else None
             for expr in evaluated(node):
                 for sub in walk(expr):
-                    if type(sub) is ast.Call and (
+                    kind = type(sub)
+                    if kind is ast.Name:
+                        if reads is not None:
+                            reads.add(sub.id)
+                    elif kind is ast.Call and (
                         _accessor(sub, _LOAD_VIEWS) or _accessor(sub, _STORE_VIEWS)
                     ):
                         self.candidates.add(id(node))
+                        read = names(sub.args[1])
+                        self.in_addresses |= read
+                        if in_loop:
+                            self.in_loop_addresses |= read
             for statements in nested_blocks(node):
-                self.block(statements)
+                self.block(statements, in_loop or type(node) is ast.While)
 
 
 State = dict[str, int]  # variable -> alignment (above 0); a variable not in it is unknown
@@ -140,12 +170,15 @@ class _Flow(ForwardFlow[State]):
     owns the state it is given and updates it in place.
     """
 
-    def __init__(self, candidates: set[int], volatile: set[str], facts: dict[str, int]) -> None:
+    def __init__(self, scan: _Scan, facts: dict[str, int]) -> None:
         super().__init__()
         self.facts = facts
-        self.candidates = candidates
-        self.volatile = volatile  # never tracked: written where the flow cannot see
+        self.candidates = scan.candidates
+        self.volatile = scan.nonlocals  # never tracked: written where the flow cannot see
+        self.pointers = scan.pointers()
         self.before: dict[int, State] = {}
+        # statement id -> (statement, state before it), for assignments to address variables
+        self.assignments: dict[int, tuple[ast.stmt, State]] = {}
 
     def join(self, states: list[State]) -> State:
         first, *rest = states
@@ -165,11 +198,14 @@ class _Flow(ForwardFlow[State]):
         if id(node) in self.candidates:
             self.before[id(node)] = dict(state)
         if type(node) is ast.Assign:
-            value = _Alignment(state, self.facts).of(node.value)
+            value = Alignment(state, self.facts).of(node.value)
+            (single,) = node.targets if len(node.targets) == 1 else (None,)
+            if type(single) is ast.Name and single.id in self.pointers:
+                self.assignments[id(node)] = (node, dict(state))
             for target in node.targets:
                 for var in stored_names(target):
                     state.pop(var, None)
-            (target,) = node.targets if len(node.targets) == 1 else (None,)
+            target = single
             if type(target) is ast.Name and value and target.id not in self.volatile:
                 state[target.id] = value
         return state
@@ -178,18 +214,31 @@ class _Flow(ForwardFlow[State]):
 class _UseViews:
     """Rewrites the accesses of each statement under the state recorded before it."""
 
-    def __init__(self, before: dict[int, State], own: set[str], facts: dict[str, int]):
+    def __init__(
+        self,
+        before: dict[int, State],
+        own: set[str],
+        facts: dict[str, int],
+        states: dict[int, tuple[ast.stmt, State]],
+    ):
         self.before = before
         self.own = own  # the function's own variables: no call can change them
         self.facts = facts
-        self.alignment = _Alignment({}, facts)
+        self.alignment = Alignment({}, facts)
+        self.states = states  # gains each rewritten statement, with the state before it
+        self.views_made = 0
+        self.viewed: set[int] = set()  # the statements that now access views
 
     def block(self, statements: list[ast.stmt]) -> None:
         for k, node in enumerate(statements):
             state = self.before.get(id(node))
             if state is not None:
-                self.alignment = _Alignment(state, self.facts)
-                statements[k] = self.statement(node)
+                self.alignment = Alignment(state, self.facts)
+                made = self.views_made
+                statements[k] = new = self.statement(node)
+                self.states[id(new)] = (new, state)
+                if self.views_made != made:
+                    self.viewed.add(id(new))
             for nested in nested_blocks(node):
                 self.block(nested)
 
@@ -229,6 +278,7 @@ class _UseViews:
         # The view is read before the address is computed: the address must not grow memory.
         if self.alignment.of(addr) < shift or not no_reentry(addr):
             return node
+        self.views_made += 1
         return ast.Subscript(
             value=_view(fmt, ast.Load()), slice=_element_index(addr, shift), ctx=ast.Load()
         )
@@ -251,6 +301,7 @@ class _UseViews:
         target = ast.Subscript(
             value=_view(fmt, ast.Load()), slice=_element_index(addr, shift), ctx=ast.Store()
         )
+        self.views_made += 1
         return ast.Assign(targets=[target], value=value, lineno=0)
 
 
@@ -263,12 +314,46 @@ def use_aligned_views(func: ast.FunctionDef, facts: dict[str, int]) -> ast.Funct
     scan.block(func.body)
     if not scan.candidates:
         return func
-    flow = _Flow(scan.candidates, scan.nonlocals, facts)
+    flow = _Flow(scan, facts)
     try:
         flow.block(func.body, {})
     except Unsupported:
         return func
     params = {a.arg for a in func.args.args}
     own = (scan.stored | params) - scan.nonlocals
-    _UseViews(flow.before, own, facts).block(func.body)
+    states = flow.assignments
+    views = _UseViews(flow.before, own, facts, states)
+    views.block(func.body)
+    if not views.viewed:
+        return func
+    own -= params
+    reads = statement_reads(func.body)
+    renames, new_names = split_webs(
+        func, _mixed(states, scan.in_loop_addresses & own, facts), reads
+    )
+    for key, renamed in renames.items():
+        node, read = reads[key]
+        reads[key] = node, {renamed.get(var, var) for var in read}
+        entry = states.get(key)
+        if entry is not None and entry[0] is node:
+            state = entry[1]
+            for old, new in renamed.items():
+                if old in state:
+                    state[new] = state.pop(old)
+    alignments = functools.partial(Alignment, facts=facts)
+    use_element_indices(func, states, views.viewed, reads, own | new_names, alignments)
     return func
+
+
+def _mixed(
+    states: dict[int, tuple[ast.stmt, State]], variables: set[str], facts: dict[str, int]
+) -> set[str]:
+    """Those of `variables` assigned both aligned and unaligned values: a local that C code
+    reuses for a pointer and for something else (lower/webs.py splits them)."""
+    seen: dict[str, set[bool]] = {}
+    for node, state in states.values():
+        if type(node) is ast.Assign and type(node.targets[0]) is ast.Name:
+            var = node.targets[0].id
+            if var in variables:
+                seen.setdefault(var, set()).add(Alignment(state, facts).of(node.value) > 0)
+    return {var for var, kinds in seen.items() if len(kinds) == 2}
