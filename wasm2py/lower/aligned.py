@@ -117,10 +117,10 @@ class _Scan:
         self.in_loop_addresses: set[str] = set()  # those read by an access in a loop
         self.sources: dict[str, set[str]] = {}  # variable -> what its definitions read
 
-    def pointers(self) -> set[str]:
-        """The variables read in addresses, and those their definitions read, transitively:
-        those lower/indices.py may keep as element indices."""
-        found = set(self.in_addresses)
+    def pointers(self, roots: set[str] | None = None) -> set[str]:
+        """The variables read in addresses (or `roots`), and those their definitions read,
+        transitively: those lower/indices.py may keep as element indices."""
+        found = set(self.in_addresses if roots is None else roots)
         pending = list(found)
         while pending:
             for source in self.sources.get(pending.pop(), ()):
@@ -329,7 +329,7 @@ def use_aligned_views(func: ast.FunctionDef, facts: dict[str, int]) -> ast.Funct
     own -= params
     reads = statement_reads(func.body)
     renames, new_names = split_webs(
-        func, _mixed(states, scan.in_loop_addresses & own, facts), reads
+        func, _mixed(states, scan.pointers(scan.in_loop_addresses) & own, facts), reads
     )
     for key, renamed in renames.items():
         node, read = reads[key]

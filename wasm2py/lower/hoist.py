@@ -33,6 +33,13 @@ def _written(statements: list[ast.stmt], loops: dict[int, set[str]]) -> set[str]
 
 
 _NOT_INVARIANT = None
+_PREFIX = "h"
+
+
+def is_hoisted(name: str) -> bool:
+    """Whether `name` is a temporary this pass made. Unlike a variable holding a Wasm value,
+    it may hold a partial sum not yet wrapped to 32 or 64 bits."""
+    return name.startswith(_PREFIX) and name[len(_PREFIX) :].isdigit()
 
 
 class _Hoister:
@@ -63,7 +70,7 @@ class _Hoister:
 
     def new_temp(self) -> str:
         self.count += 1
-        return f"h{self.count}"
+        return f"{_PREFIX}{self.count}"
 
 
 class _Rewriter:

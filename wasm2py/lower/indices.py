@@ -27,6 +27,7 @@ from wasm2py_runtime.memory import VIEW_FORMATS
 
 from .env import memory_view_id
 from .exprs import children, evaluated, names, nested_blocks, stored_names, walk
+from .hoist import is_hoisted
 from .webs import StatementReads
 
 State = dict[str, int]
@@ -43,6 +44,7 @@ _MAX_WEIGHT = _LOOP_WEIGHT**4
 # than the divisor; `x % 2**29` divides, so an index wraps with % only where the divisor still
 # has two digits (a shift of 1 or 2), and with & otherwise.
 _SHIFT = 5
+_STEP = 2  # an index stepped by a constant, wrapped by a conditional (`_stepped`)
 _WRAP_COSTS = {ast.Mod: 4, ast.BitAnd: 11}  # the 32-bit wrap
 _WRAPS = ((ast.BitAnd, 0xFFFFFFFF), (ast.Mod, 1 << 32))
 
@@ -87,6 +89,25 @@ def _constant_factor(node: ast.BinOp) -> tuple[ast.expr, int, bool] | None:
         if type(operand) is ast.Constant and type(operand.value) is int:
             return other, operand.value, on_left
     return None
+
+
+def _stepped(name: str, step: int, shift: int) -> ast.IfExp:
+    """(p + step) mod 2**(32-shift) for an index p already in range, as a conditional: a
+    compare and an add of one-digit ints are cheaper than a mask or a division."""
+    limit = 1 << (32 - shift)
+
+    def p() -> ast.Name:
+        return ast.Name(id=name, ctx=ast.Load())
+
+    def plus(amount: int) -> ast.BinOp:
+        op = ast.Add() if amount > 0 else ast.Sub()
+        return ast.BinOp(left=p(), op=op, right=ast.Constant(abs(amount)))
+
+    if step > 0:
+        test = ast.Compare(left=p(), ops=[ast.Lt()], comparators=[ast.Constant(limit - step)])
+        return ast.IfExp(test=test, body=plus(step), orelse=plus(step - limit))
+    test = ast.Compare(left=p(), ops=[ast.GtE()], comparators=[ast.Constant(-step)])
+    return ast.IfExp(test=test, body=plus(step), orelse=plus(limit + step))
 
 
 def _shifted(node: ast.expr, shift: int) -> ast.expr:
@@ -146,6 +167,25 @@ class _Indexer:
         kept, cost = self._kept(node, build)
         return (_shifted(kept, -shift) if build else None), cost + _SHIFT
 
+    def _step(self, node: ast.expr, shift: int) -> tuple[str, int] | None:
+        """(name, step) if `node` is `p + c` or `p - c`, p an index variable of this shift
+        whose value is always a wrapped index, c a small multiple of 2**shift."""
+        if shift < 2 or type(node) is not ast.BinOp or type(node.left) is not ast.Name:
+            return None
+        op, name, constant = type(node.op), node.left.id, node.right
+        if (
+            (op is not ast.Add and op is not ast.Sub)
+            or type(constant) is not ast.Constant
+            or type(constant.value) is not int
+            or self.chosen.get(name) != shift
+            or is_hoisted(name)  # a partial sum, which may exceed 32 bits
+        ):
+            return None
+        step, rest = divmod(constant.value, 1 << shift)
+        if rest or not 0 < step < 1 << 16:
+            return None
+        return name, step if op is ast.Add else -step
+
     def _binop(self, node: ast.BinOp, shift, alignment, build):
         op = type(node.op)
         inner = _unwrapped(node)
@@ -153,6 +193,9 @@ class _Indexer:
             found = self._index(inner, shift, alignment, build)
             if found is None:
                 return None
+            stepped = self._step(inner, shift)
+            if stepped is not None:
+                return (_stepped(*stepped, shift) if build else None), _STEP - _WRAP_COSTS[op]
             wrap, constant, cost = _index_wrap(shift)
             cost += found[1] - _WRAP_COSTS[op]
             if not build:
