@@ -23,6 +23,7 @@ from .env import memory_bytes_id, memory_view_id
 from .exprs import evaluated, names, nested_blocks, no_reentry, stored_names, trap_free, walk
 from .global_alignment import EVERYTHING, trailing_zeros
 from .indices import use_element_indices
+from .signed import load_signed_where_compared_signed
 from .webs import split_webs, statement_reads
 
 # accessor -> (view format, log2 of the width)
@@ -342,6 +343,7 @@ def use_aligned_views(func: ast.FunctionDef, facts: dict[str, int]) -> ast.Funct
                     state[new] = state.pop(old)
     alignments = functools.partial(Alignment, facts=facts)
     use_element_indices(func, states, views.viewed, reads, own | new_names, alignments)
+    load_signed_where_compared_signed(func, own | new_names)
     return func
 
 
