@@ -15,6 +15,7 @@ from ..module import Code, Instr
 from ..types import FuncType
 from . import memory, tables, variables
 from .aligned import use_aligned_views
+from .block_exits import dissolve_blocks_ending_loops
 from .control import Analysis, Frame, analyze
 from .env import Env
 from .hoist import hoist_invariants
@@ -648,7 +649,8 @@ LOWER = {
 
 def lower_function(env: Env, index: int, code: Code, flat: bool | None = None) -> ast.FunctionDef:
     """The `def f<index>(...)` for a defined function (index in the function index space)."""
-    func = hoist_invariants(FunctionLowerer(env, index, code, env.func_types[index], flat).lower())
+    func = FunctionLowerer(env, index, code, env.func_types[index], flat).lower()
+    func = hoist_invariants(dissolve_blocks_ending_loops(func))
     if any(ins.op.family in _ACCESSES and ins.op.data["width"] > 1 for ins in code.body):
         func = use_aligned_views(func, env.aligned_globals)
     return drop_unread_initial_values(func)
