@@ -173,6 +173,36 @@ def test_store_address_reads_global_before_the_value_changes_it():
     assert ours == theirs == 9
 
 
+LOAD_TO_LOADED_ADDRESS = """(module (memory (export "memory") 1)
+  (func (export "f") (param $a i32) (param $b i32)
+    (i32.store (i32.shl (i32.load8_u (local.get $a)) (i32.const 2))
+               (i32.load (i32.shl (local.get $b) (i32.const 2))))))"""
+
+
+@pytest.mark.parametrize("a, b", [(0, 1), (70000, 1), (0, 20000), (70000, 20000), (3, 16383)])
+def test_store_of_a_load_to_a_loaded_address_uses_the_view_and_traps_the_same(a, b):
+    assert "m0I[" in source_of(LOAD_TO_LOADED_ADDRESS).split("def f0")[1].split("F0 =")[0]
+    wasm = wasmtime.wat2wasm(LOAD_TO_LOADED_ADDRESS)
+    instance = load_module(wasm).instantiate()
+    memory = instance.exports["memory"]
+    memory.write(0, bytes(range(1, 200)))
+    store = wasmtime.Store()
+    theirs = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), []).exports(store)
+    theirs["memory"].write(store, bytes(range(1, 200)), 0)
+    try:
+        instance.exports["f"](a, b)
+        ours = "ok"
+    except Trap:
+        ours = "trap"
+    try:
+        theirs["f"](store, a, b)
+        expected = "ok"
+    except wasmtime.Trap:
+        expected = "trap"
+    assert ours == expected
+    assert memory.read(0, 65536) == theirs["memory"].read(store, 0, 65536)
+
+
 FORMATS = {"H": "<H", "h": "<h", "I": "<I", "i": "<i", "Q": "<Q", "d": "<d"}
 
 

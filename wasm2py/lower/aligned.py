@@ -20,7 +20,16 @@ import functools
 
 from .dataflow import ForwardFlow, Unsupported
 from .env import memory_bytes_id, memory_view_id
-from .exprs import evaluated, names, nested_blocks, no_reentry, stored_names, trap_free, walk
+from .exprs import (
+    evaluated,
+    names,
+    nested_blocks,
+    no_reentry,
+    only_memory_traps,
+    stored_names,
+    trap_free,
+    walk,
+)
 from .global_alignment import EVERYTHING, trailing_zeros
 from .indices import use_element_indices
 from .signed import load_signed_where_compared_signed
@@ -293,11 +302,14 @@ class _UseViews:
             return node
         # `view[index] = value` computes the value first, then reads the view, then the index,
         # which must not grow memory. Wasm computes the address first: either the value has
-        # no effect (nor trap), or the address has none and reads only variables the value
-        # cannot change.
+        # no effect (nor trap); or the address has none and reads only variables the value
+        # cannot change; or neither has an effect and both can fail only as out-of-bounds
+        # accesses, the same trap whichever comes first.
         if not trap_free(value):
             reads = names(addr)
-            if not (trap_free(addr) and reads <= self.own):
+            if not (trap_free(addr) and reads <= self.own) and not (
+                only_memory_traps(value) and only_memory_traps(addr)
+            ):
                 return node
         target = ast.Subscript(
             value=_view(fmt, ast.Load()), slice=_element_index(addr, shift), ctx=ast.Store()
@@ -327,11 +339,12 @@ def use_aligned_views(func: ast.FunctionDef, facts: dict[str, int]) -> ast.Funct
     views.block(func.body)
     if not views.viewed:
         return func
-    own -= params
     reads = statement_reads(func.body)
+    # A parameter's webs split too: the one it has on entry keeps its name.
     renames, new_names = split_webs(
         func, _mixed(states, scan.pointers(scan.in_loop_addresses) & own, facts), reads
     )
+    own -= params
     for key, renamed in renames.items():
         node, read = reads[key]
         reads[key] = node, {renamed.get(var, var) for var in read}

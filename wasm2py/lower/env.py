@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from wasm2py_runtime.memory import VIEW_FORMATS
+
 from ..module import Module
 from ..types import FuncType, GlobalType
 from .global_alignment import global_alignment
@@ -35,6 +37,14 @@ def memory_bytes_id(index: int) -> str:
 def memory_view_id(index: int, fmt: str) -> str:
     """A typed view of memory `index` (fmt from wasm2py_runtime.memory.VIEW_FORMATS)."""
     return f"m{index}{fmt}"
+
+
+def is_memory_data(name: str) -> bool:
+    """Whether `name` is a memory's bytes (`memory_bytes_id`) or one of its typed views."""
+    if name[:1] != "m":
+        return False
+    index = name[1:-1] if name[-1:] in VIEW_FORMATS else name[1:]
+    return index.isdigit()
 
 
 def memory_watcher_id(index: int) -> str:

@@ -13,6 +13,7 @@ import ast
 
 import wasm2py_runtime.numeric as runtime_numeric
 
+from .env import is_memory_data
 from .memory import LOADERS
 from .numeric import BUILTINS
 
@@ -106,6 +107,42 @@ def trap_free(node: ast.expr) -> bool:
         return all(trap_free(v) for v in node.values)
     if isinstance(node, ast.IfExp):
         return trap_free(node.test) and trap_free(node.body) and trap_free(node.orelse)
+    return False
+
+
+def only_memory_traps(node: ast.expr) -> bool:
+    """Evaluating `node` has no effect, and can fail only as an out-of-bounds memory access.
+    Two such expressions can be evaluated in either order: if either fails, the trap is the
+    same."""
+    kind = type(node)
+    if kind is ast.Name or kind is ast.Constant:
+        return True
+    if kind is ast.Subscript:
+        memory = node.value
+        if type(memory) is ast.Name and is_memory_data(memory.id):
+            return only_memory_traps(node.slice)
+        # `load_u32(m0, addr)[0]`: a struct accessor's result
+        return (
+            type(memory) is ast.Call
+            and type(node.slice) is ast.Constant
+            and only_memory_traps(memory)
+        )
+    if kind is ast.Call:
+        return (
+            type(node.func) is ast.Name
+            and node.func.id in LOADERS
+            and not node.keywords
+            and all(only_memory_traps(a) for a in node.args)
+        )
+    if kind is ast.BinOp:
+        op = type(node.op)
+        if op in _TRAP_FREE_OPS or (
+            op in (ast.FloorDiv, ast.Mod) and type(node.right) is ast.Constant and node.right.value
+        ):
+            return only_memory_traps(node.left) and only_memory_traps(node.right)
+        return False
+    if kind in (ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp):
+        return all(only_memory_traps(child) for child in children(node))
     return False
 
 
