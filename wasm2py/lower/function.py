@@ -22,6 +22,7 @@ from .hoist import hoist_invariants
 from .initial import drop_unread_initial_values
 from .numeric import lower_numeric
 from .stack import Entry, ValueStack, assign, name
+from .versioning import version_counted_loops
 
 BR = "_br"  # structured: the id of the frame a branch across several loops is heading for
 PC = "_pc"  # flat: the basic block to run next
@@ -653,7 +654,7 @@ def lower_function(env: Env, index: int, code: Code, flat: bool | None = None) -
     func = hoist_invariants(dissolve_blocks_ending_loops(func))
     if any(ins.op.family in _ACCESSES and ins.op.data["width"] > 1 for ins in code.body):
         func = use_aligned_views(func, env.aligned_globals)
-    return drop_unread_initial_values(func)
+    return drop_unread_initial_values(version_counted_loops(func))
 
 
 _ACCESSES = frozenset({"load", "store"})
