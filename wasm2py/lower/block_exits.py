@@ -27,9 +27,8 @@ statements in the same order.
 from __future__ import annotations
 
 import ast
-import copy
 
-from .exprs import nested_blocks
+from .exprs import clone, nested_blocks
 
 BR = "_br"
 _MAX_TAIL = 6  # statements of tail copied at each plain break
@@ -170,10 +169,10 @@ class _Exits:
 
     def settled(self) -> list[ast.stmt]:
         """Leaving the block with `_br` unknown: the settling code, then the tail."""
-        return [copy.deepcopy(self.settle), *self.to_tail()]
+        return [clone(self.settle), *self.to_tail()]
 
     def to_tail(self) -> list[ast.stmt]:
-        copied = copy.deepcopy(self.tail)
+        copied = clone(self.tail)
         return copied if _never_completes(copied) else [*copied, ast.Continue()]
 
 

@@ -146,6 +146,19 @@ def only_memory_traps(node: ast.expr) -> bool:
     return False
 
 
+def clone(node):
+    """A deep copy of an AST node (or list of them), several times faster than
+    copy.deepcopy: fields only, no memo (a node shared within `node` is copied twice)."""
+    if type(node) is list:
+        return [clone(item) for item in node]
+    if not isinstance(node, ast.AST):
+        return node
+    new = node.__class__.__new__(node.__class__)
+    for field, value in node.__dict__.items():  # fields, and positions where set
+        setattr(new, field, clone(value))
+    return new
+
+
 def stored_names(target: ast.expr) -> list[str]:
     """The variables an assignment target writes."""
     if type(target) is ast.Name:

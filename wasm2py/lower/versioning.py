@@ -20,9 +20,8 @@ copied).
 from __future__ import annotations
 
 import ast
-import copy
 
-from .exprs import nested_blocks, stored_names
+from .exprs import clone, nested_blocks, stored_names
 from .hoist import is_hoisted
 
 _LIMITS = (1 << 32, 1 << 31, 1 << 30, 1 << 29)  # of i32 values, and of element indices
@@ -368,7 +367,7 @@ def _version(loop: ast.While, hoisted: dict[str, ast.expr]) -> ast.stmt | None:
     if found is None:
         return None
     conditions, trips, fast_test, known = found
-    fast = copy.deepcopy(loop)
+    fast = clone(loop)
     ranges = _Ranges(shape, trips, known)
     _Unwrap(ranges).block(fast.body)
     if not ranges.needs:
