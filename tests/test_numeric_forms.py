@@ -62,6 +62,21 @@ CASES = {
     ),
     "add_wrapped": ("i64 i32", "i32", "(i32.add (i32.wrap_i64 (local.get 0)) (local.get 1))"),
     "add_neg_const": ("i32", "i32", "(i32.add (local.get 0) (i32.const -5))"),
+    # signed division and remainder by constants, inline on magnitudes
+    **{
+        f"{t}_{op}_by_{name}": (t, t, f"({t}.{op} (local.get 0) ({t}.const {value}))")
+        for t in ("i32", "i64")
+        for op in ("div_s", "rem_s")
+        for name, value in (
+            ("2", 2),
+            ("7", 7),
+            ("1", 1),
+            ("minus3", -3),
+            ("minus2", -2),
+            ("min", -(2 ** (31 if t == "i32" else 63))),
+            ("max", 2 ** (31 if t == "i32" else 63) - 1),
+        )
+    },
     "sub_neg_const": ("i32", "i32", "(i32.sub (local.get 0) (i32.const -5))"),
     "sub_from_const": ("i32", "i32", "(i32.sub (i32.const 3) (local.get 0))"),
     "lt_s_of_add": (
@@ -271,3 +286,10 @@ def test_float_helpers_run_inline_behind_their_guard():
     assert "sqrt(l0) if l0 >= 0.0 else fsqrt(l0)" in source("f32_sqrt")
     assert "l0 if l0 < l1 else l1 if l1 < l0 else fmin(l0, l1)" in source("f32_min")
     assert "else i32_trunc_u(l0)" in source("trunc_u")
+
+
+def test_signed_division_by_a_constant_runs_inline():
+    assert "l0 // 7 if l0 < 2147483648 else -((4294967296 - l0) // 7) & 4294967295" in source(
+        "i32_div_s_by_7"
+    )
+    assert "i64_rem_s" not in source("i64_rem_s_by_minus3")

@@ -194,6 +194,28 @@ _BY_NONZERO_CONSTANT = {
 
 
 _MASKS = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
+_SIGNED_DIVISIONS = frozenset(f"{t}.{op}" for t in ("i32", "i64") for op in ("div_s", "rem_s"))
+
+
+def _signed_by_constant(name: str, divisor: int) -> str | None:
+    """Signed division or remainder by a constant that cannot trap (not 0, not -1), inline:
+    on the magnitudes, with the sign put back (Wasm truncates towards zero, and a remainder
+    takes the dividend's sign)."""
+    mask = _MASKS[name[:3]]
+    modulus = mask + 1
+    half = modulus >> 1
+    if divisor in (0, mask):
+        return None
+    negative = divisor >= half
+    magnitude = modulus - divisor if negative else divisor
+    op = "//" if name.endswith("div_s") else "%"
+    # The dividend's magnitude is a (a >= 0) or modulus - a (a < 0); the result is negative
+    # when exactly one of dividend and divisor is (a remainder: when the dividend is).
+    plain = f"a {op} {magnitude}"
+    flipped = f"({modulus} - a) {op} {magnitude}"
+    if op == "%" or not negative:
+        return f"{plain} if a < {half} else -({flipped}) & {mask}"
+    return f"-({plain}) & {mask} if a < {half} else {flipped}"
 # Operators whose result is reduced modulo 2**width anyway: an operand's own reduction (`& M`,
 # or `% 2**width` from add and sub) can go, as (x & M) + y and x + y agree modulo 2**width.
 # mul only for i32, so that products of unreduced i64 values do not grow into slow big integers.
@@ -306,6 +328,8 @@ def lower_numeric(fl, ins: Instr) -> None:
     right = _constant(operands[1]) if n_in == 2 else None
     if op_name in _BY_NONZERO_CONSTANT and right:
         template = _BY_NONZERO_CONSTANT[op_name]
+    elif op_name in _SIGNED_DIVISIONS and isinstance(right, int):
+        template = _signed_by_constant(op_name, right) or template
     elif op_name in _NEGATED and isinstance(right, int) and right >= _HALF[op_name[:3]]:
         op_name = _NEGATED[op_name]
         template = BY_NAME[op_name].data["py"]
