@@ -43,6 +43,22 @@ SIGNED_STRIDE = """
     (local.get $j)))
 """
 
+# A rotated loop: `i = next` first, `next = i + 1` later, the exit test on i.
+ROTATED = """
+(module (memory (export "memory") 1)
+  (func (export "sum") (param $start i32) (param $n i32) (result i32)
+    (local $i i32) (local $next i32) (local $s i32)
+    (local.set $next (local.get $start))
+    (loop $l
+      (local.set $i (local.get $next))
+      (local.set $s (i32.add (local.get $s)
+        (i32.load8_u (i32.and (i32.add (local.get $i) (i32.const 7)) (i32.const 0xffff)))))
+      (i32.store8 (i32.and (local.get $i) (i32.const 0xffff)) (local.get $s))
+      (local.set $next (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.ne (local.get $i) (local.get $n))))
+    (i32.xor (local.get $s) (local.get $next))))
+"""
+
 U32 = st.integers(0, 2**32 - 1)
 
 
@@ -63,7 +79,7 @@ def _both(wat: str, export: str, *args) -> tuple[object, object]:
 
 
 def test_counted_loops_get_an_unwrapped_copy():
-    for wat in (COUNT_UP, SIGNED_STRIDE):
+    for wat in (COUNT_UP, SIGNED_STRIDE, ROTATED):
         body = _body(wat)
         assert body.count("while True") == 2
         assert "else:" in body
@@ -100,4 +116,14 @@ def test_signed_stride_matches_wasmtime_near_the_sign_boundary(start, n, d):
     if steps > 3000:
         return
     ours, theirs = _both(SIGNED_STRIDE, "mark", start, n, d)
+    assert ours == theirs
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=U32, trips=st.integers(0, 60))
+@example(start=100, trips=50)  # the unwrapped copy
+@example(start=2**32 - 20, trips=50)  # i wraps past 2**32
+@example(start=2**32 - 1, trips=0)  # one trip, next wraps to 0
+def test_rotated_loop_matches_wasmtime_when_its_counter_wraps(start, trips):
+    ours, theirs = _both(ROTATED, "sum", start, (start + trips) % 2**32)
     assert ours == theirs

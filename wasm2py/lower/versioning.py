@@ -143,18 +143,37 @@ class _Loop:
         _writes(loop.body, self.writes)
         # variable -> (sign, step, limit): stepped once per iteration by its only write
         self.stepped: dict[str, tuple[int, ast.expr, int]] = {}
+        # variable -> what its value is on entry to the loop
+        self.entry: dict[str, ast.expr] = {}
+        # Rotated loops start with a copy, `i = n`, and step the copy back: `n = (i + 1) % ..`.
+        # i is then stepped from one iteration to the next, starting from n's value.
+        first = loop.body[0]
+        copied = (
+            (first.targets[0].id, first.value.id)
+            if type(first) is ast.Assign
+            and type(first.targets[0]) is ast.Name
+            and type(first.value) is ast.Name
+            else None
+        )
+        self.copies: set[str] = set()  # stepped variables that are such copies
         for node in loop.body[:-2]:
             if type(node) is ast.Assign and type(node.targets[0]) is ast.Name:
                 found = _step(node.value)
                 var = node.targets[0].id
                 if (
-                    found is not None
-                    and found[0] == var
-                    and self.writes.get(var) == 1
-                    and self.invariant(found[2])
-                    and not (type(found[2]) is ast.Constant and found[2].value < 0)
+                    found is None
+                    or self.writes.get(var) != 1
+                    or not self.invariant(found[2])
+                    or (type(found[2]) is ast.Constant and found[2].value < 0)
                 ):
+                    continue
+                if found[0] == var:
                     self.stepped[var] = found[1:]
+                    self.entry[var] = _name(var)
+                elif copied == (found[0], var) and self.writes.get(found[0]) == 1:
+                    self.stepped[found[0]] = found[1:]
+                    self.entry[found[0]] = _name(var)
+                    self.copies.add(found[0])
 
     def invariant(self, node: ast.expr) -> bool:
         """A constant, or a variable the loop does not write holding a Wasm value (not a
@@ -187,7 +206,7 @@ class _Loop:
         if limit != 1 << 32 or type(step) is not ast.Constant or not self.invariant(bound):
             return None
         step = step.value
-        start = _name(counter)
+        start = self.entry[counter]
         # up: counter < bound and (bound - counter) % step == 0; down: the mirror image
         low, high = (start, bound) if sign > 0 else (bound, start)
         distance = _op(high, ast.Sub(), low)
@@ -198,6 +217,9 @@ class _Loop:
             remainder = _op(distance, ast.Mod(), ast.Constant(step))
             conditions.append(_compare(remainder, ast.Eq(), ast.Constant(0)))
         trips = distance if step == 1 else _op(distance, ast.FloorDiv(), ast.Constant(step))
+        if counter in self.copies:
+            # the test reads the value before the step: one trip more, the bound included
+            trips = _op(trips, ast.Add(), ast.Constant(1))
         return conditions, trips, None, {counter: (low, high)}
 
     def signed_up_to(self, left: ast.expr, op: type, right: ast.expr):
@@ -209,6 +231,8 @@ class _Loop:
         if type(counter) is not ast.Name or counter.id not in self.stepped or bound is None:
             return None
         counter = counter.id
+        if counter in self.copies:
+            return None
         sign, step, limit = self.stepped[counter]
         if sign < 0 or limit != 1 << 32 or not self.invariant(bound):
             return None
@@ -271,12 +295,13 @@ class _Ranges:
         if var in self.known:
             return self.known[var][sign > 0]
         step_sign, step, _ = self.loop.stepped[var]
+        start = self.loop.entry[var]
         if step_sign != sign:
-            return _name(var)  # its value on entry
+            return start
         moved = step if _is_one(self.trips) else _op(step, ast.Mult(), self.trips)
         if type(step) is ast.Constant and step.value == 1:
             moved = self.trips
-        return _op(_name(var), ast.Add() if sign > 0 else ast.Sub(), moved)
+        return _op(start, ast.Add() if sign > 0 else ast.Sub(), moved)
 
     def drop(self, node: ast.expr) -> bool:
         """Whether `node`, v + k or v - k wrapped, can go unwrapped: records the condition."""
@@ -300,7 +325,7 @@ class _Ranges:
         for (var, sign, limit, amount), constant in self.needs.items():
             if limit < 1 << 32 and self.loop.stepped[var][0] < 0:
                 # (an index is always below its limit, a masked value may not be)
-                found.append(_compare(_name(var), ast.Lt(), ast.Constant(limit)))
+                found.append(_compare(self.loop.entry[var], ast.Lt(), ast.Constant(limit)))
             moved = _name(amount) if amount is not None else ast.Constant(constant)
             if sign > 0:
                 high = _op(self.extreme(var, 1), ast.Add(), moved)
