@@ -216,6 +216,8 @@ def _signed_by_constant(name: str, divisor: int) -> str | None:
     if op == "%" or not negative:
         return f"{plain} if a < {half} else -({flipped}) & {mask}"
     return f"-({plain}) & {mask} if a < {half} else {flipped}"
+
+
 # Operators whose result is reduced modulo 2**width anyway: an operand's own reduction (`& M`,
 # or `% 2**width` from add and sub) can go, as (x & M) + y and x + y agree modulo 2**width.
 # mul only for i32, so that products of unreduced i64 values do not grow into slow big integers.
