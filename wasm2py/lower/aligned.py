@@ -337,8 +337,8 @@ def use_aligned_views(func: ast.FunctionDef, facts: dict[str, int]) -> ast.Funct
     states = flow.assignments
     views = _UseViews(flow.before, own, facts, states)
     views.block(func.body)
-    if not views.viewed:
-        return func
+    if not views.viewed or not scan.in_loop_addresses:
+        return func  # what follows pays off in loops only
     reads = statement_reads(func.body)
     # A parameter's webs split too: the one it has on entry keeps its name.
     renames, new_names = split_webs(

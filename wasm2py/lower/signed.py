@@ -244,11 +244,27 @@ class _Rewrite:
         return ast.Name(id=flipped if flipped is not None else node.id, ctx=ast.Load())
 
 
+def _loads_unsigned(statements: list[ast.stmt]) -> bool:
+    """Whether some statement is `name = m0I[...]`."""
+    for node in statements:
+        if (
+            type(node) is ast.Assign
+            and type(node.targets[0]) is ast.Name
+            and _unsigned_load(node.value)
+        ):
+            return True
+        if any(_loads_unsigned(nested) for nested in nested_blocks(node)):
+            return True
+    return False
+
+
 def load_signed_where_compared_signed(func: ast.FunctionDef, own: set[str]) -> None:
     """Load `func`'s variables that are only compared as signed through the signed view.
 
     `own`: the function's local variables other than parameters.
     """
+    if not _loads_unsigned(func.body):
+        return
     survey = _Survey()
     survey.block(func.body)
     signed, hoisted = _choose(survey, own)

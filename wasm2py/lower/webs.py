@@ -32,6 +32,7 @@ class _Reaching(ForwardFlow[Reach]):
         self.tracked = tracked
         self.statement_reads = statement_reads
         self.parent: dict[tuple[str, int], tuple[str, int]] = {}
+        self.united: set[tuple[str, frozenset]] = set()
         self.reads: dict[int, tuple[ast.stmt, dict[str, frozenset]]] = {}
 
     def find(self, key: tuple[str, int]) -> tuple[str, int]:
@@ -41,6 +42,9 @@ class _Reaching(ForwardFlow[Reach]):
         return parent
 
     def unite(self, var: str, definitions: frozenset) -> None:
+        if (var, definitions) in self.united:
+            return  # a loop's statements are walked again, mostly with the same sets
+        self.united.add((var, definitions))
         first, *rest = definitions
         root = self.find((var, first))
         for other in rest:
@@ -151,9 +155,9 @@ def _definitions(statements: list[ast.stmt], found: dict[str, list[ast.Assign]])
 def split_webs(
     func: ast.FunctionDef, candidates: set[str], reads: StatementReads
 ) -> tuple[dict[int, dict[str, str]], set[str]]:
-    """Give each web of the `candidates` (local variables, no globals) its own name; the web
-    a variable has on entry keeps the name. `reads`: from `statement_reads`. Returns, for each statement whose reads were
-    renamed, (statement id -> {old name: new name}); and the new names."""
+    """Give each web of the `candidates` (local variables, no globals) its own name.
+    `reads`: from `statement_reads`. Returns, for each statement whose reads were renamed,
+    (statement id -> {old name: new name}); and the new names."""
     found: dict[str, list[ast.Assign]] = {}
     other = _definitions(func.body, found)
     tracked = {var for var in candidates - other if len(found.get(var, ())) > 1}
@@ -164,12 +168,21 @@ def split_webs(
         flow.block(func.body, {var: frozenset((_ENTRY,)) for var in tracked})
     except Unsupported:
         return {}, set()
+    # The most read web keeps the name (the entry one, if read: a parameter's), so that
+    # renaming touches few statements.
+    weight: dict[tuple[str, int], int] = {}
+    for _, seen in flow.reads.values():
+        for var, definitions in seen.items():
+            root = flow.find((var, next(iter(definitions))))
+            weight[root] = weight.get(root, 0) + 1
     web_names: dict[tuple[str, int], str] = {}
     for var in sorted(tracked):
-        web_names[flow.find((var, _ENTRY))] = var
+        entry = flow.find((var, _ENTRY))
+        roots = [entry, *(flow.find((var, id(node))) for node in found[var])]
+        kept = entry if entry in weight else max(roots, key=lambda r: weight.get(r, 0))
+        web_names[kept] = var
         count = 0
-        for node in found[var]:
-            root = flow.find((var, id(node)))
+        for root in roots:
             if root not in web_names:
                 count += 1
                 web_names[root] = f"{var}_{count}"
