@@ -136,9 +136,10 @@ def _compare(left: ast.expr, op: ast.cmpop, right: ast.expr) -> ast.Compare:
 class _Loop:
     """What versioning one loop needs: its stepped variables and the bound of its trips."""
 
-    def __init__(self, loop: ast.While, hoisted: dict[str, ast.expr]):
+    def __init__(self, loop: ast.While, hoisted: dict[str, ast.expr], own: set[str]):
         self.loop = loop
         self.hoisted = hoisted  # hoisted temporaries bound before the loop -> their values
+        self.own = own  # the function's own variables: no call can change them
         self.writes: dict[str, int] = {}
         _writes(loop.body, self.writes)
         # variable -> (sign, step, limit): stepped once per iteration by its only write
@@ -180,7 +181,12 @@ class _Loop:
         hoisted partial sum, which may be negative or past 32 bits)."""
         if type(node) is ast.Constant:
             return type(node.value) is int
-        return type(node) is ast.Name and node.id not in self.writes and not is_hoisted(node.id)
+        return (
+            type(node) is ast.Name
+            and node.id in self.own  # a global may change in a call in the loop
+            and node.id not in self.writes
+            and not is_hoisted(node.id)
+        )
 
     def trips(self):
         """(conditions, T, fast exit test, known): when the conditions hold, each stepped
@@ -370,7 +376,7 @@ class _Unwrap:
         return node
 
 
-def _version(loop: ast.While, hoisted: dict[str, ast.expr]) -> ast.stmt | None:
+def _version(loop: ast.While, hoisted: dict[str, ast.expr], own: set[str]) -> ast.stmt | None:
     body = loop.body
     if (
         not (type(loop.test) is ast.Constant and loop.test.value is True)
@@ -385,7 +391,7 @@ def _version(loop: ast.While, hoisted: dict[str, ast.expr]) -> ast.stmt | None:
         or _statements(body) > _MAX_STATEMENTS
     ):
         return None
-    shape = _Loop(loop, hoisted)
+    shape = _Loop(loop, hoisted, own)
     if not shape.stepped:
         return None
     found = shape.trips()
@@ -406,11 +412,17 @@ def _version(loop: ast.While, hoisted: dict[str, ast.expr]) -> ast.stmt | None:
 def version_counted_loops(func: ast.FunctionDef) -> ast.FunctionDef:
     """Give `func`'s small counted loops a copy without wraparound, taken when the values
     on entry keep every stepped variable in range."""
-    _visit(func.body, {}, 1)
+    writes: dict[str, int] = {}
+    _writes(func.body, writes)
+    nonlocals = {n for node in func.body if type(node) is ast.Nonlocal for n in node.names}
+    own = ({a.arg for a in func.args.args} | set(writes)) - nonlocals
+    _visit(func.body, {}, 1, own)
     return func
 
 
-def _visit(statements: list[ast.stmt], hoisted: dict[str, ast.expr], depth: int) -> None:
+def _visit(
+    statements: list[ast.stmt], hoisted: dict[str, ast.expr], depth: int, own: set[str]
+) -> None:
     for k, node in enumerate(statements):
         if (
             type(node) is ast.Assign
@@ -419,8 +431,8 @@ def _visit(statements: list[ast.stmt], hoisted: dict[str, ast.expr], depth: int)
         ):
             hoisted[node.targets[0].id] = node.value
         for nested in nested_blocks(node):
-            _visit(nested, dict(hoisted), depth + 1)
+            _visit(nested, dict(hoisted), depth + 1, own)
         if type(node) is ast.While and depth < _MAX_DEPTH:
-            versioned = _version(node, hoisted)
+            versioned = _version(node, hoisted, own)
             if versioned is not None:
                 statements[k] = versioned
