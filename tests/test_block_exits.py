@@ -70,3 +70,38 @@ def test_dissolved_switch_runs_like_wasmtime(n):
 
 def test_bytecode_interpreter_dispatch_has_no_branch_flag():
     assert "_br" not in _body(INTERP.read_bytes()).split("while True", 1)[1]
+
+
+# A branch from a loop inside a case arrives (`_br = 0`) right before the case leaves the
+# switch: the reset must stay. (Found in review.)
+ARRIVAL_THEN_EXIT = """
+(module
+  (func (export "f") (param $n i32) (result i32)
+    (local $i i32) (local $r i32)
+    (block $O
+      (loop $L1
+        (block $B1
+          (br_if $O (i32.eq (local.get $n) (i32.const 77)))
+          (br_if $L1 (i32.eq (local.get $n) (i32.const 78)))
+          (if (i32.eq (local.get $n) (i32.const 79)) (then (br $B1)))
+          (block $L3
+            (loop $L4
+              (br_if $L3 (local.get $n))
+              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+              (br_if $L4 (i32.lt_u (local.get $r) (i32.const 5))))
+            (local.set $r (i32.add (local.get $r) (i32.const 1000))))
+          (br $B1))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $L1 (i32.lt_u (local.get $i) (i32.const 3))))
+      (local.set $r (i32.add (local.get $r) (i32.const 100))))
+    (local.get $r)))
+"""
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 77, 79])
+def test_branch_arriving_just_before_the_block_exit_keeps_its_reset(n):
+    wasm = wasmtime.wat2wasm(ARRIVAL_THEN_EXIT)
+    ours = load_module(wasm).instantiate().exports["f"](n)
+    store = wasmtime.Store()
+    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), [])
+    assert ours == instance.exports(store)["f"](store, n)

@@ -127,3 +127,38 @@ def test_signed_stride_matches_wasmtime_near_the_sign_boundary(start, n, d):
 def test_rotated_loop_matches_wasmtime_when_its_counter_wraps(start, trips):
     ours, theirs = _both(ROTATED, "sum", start, (start + trips) % 2**32)
     assert ours == theirs
+
+
+# i64 locals stepped down by i32 arithmetic: `p = (p - 8) & 0xFFFFFFFF`, with p starting at
+# 2**32 or above, where the first step cuts it down. (Found in review.)
+I64_POINTER_STEPPED_AS_I32 = """
+(module (memory (export "memory") 1)
+  (func (export "f") (param $p i64) (param $n i32) (result i64)
+    (local $i i32) (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (local.get $s)
+        (i32.load8_u (i32.and (i32.wrap_i64 (local.get $p)) (i32.const 0xffff)))))
+      (local.set $p (i64.extend_i32_u (i32.sub (i32.wrap_i64 (local.get $p)) (i32.const 8))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.ne (local.get $i) (local.get $n))))
+    (i64.add (local.get $p) (i64.extend_i32_u (local.get $s)))))
+"""
+
+I64_COUNTER_STEPPED_AS_I32 = """
+(module (memory (export "memory") 1)
+  (func (export "f") (param $i i64) (result i64)
+    (block $out (loop $l
+      (local.set $i (i64.extend_i32_u (i32.sub (i32.wrap_i64 (local.get $i)) (i32.const 1))))
+      (br_if $out (i32.eq (i32.wrap_i64 (local.get $i)) (i32.const 15)))
+      (br_if $l (i64.ne (local.get $i) (i64.const 1)))))
+    (local.get $i)))
+"""
+
+
+def test_i64_locals_stepped_by_i32_arithmetic_from_above_2_to_the_32():
+    for start in (2**40, 2**32, 1000, 2**32 - 1):
+        ours, theirs = _both(I64_POINTER_STEPPED_AS_I32, "f", start, 20)
+        assert ours == theirs, start
+    for start in (2**32 + 20, 40, 2**33 + 18):
+        ours, theirs = _both(I64_COUNTER_STEPPED_AS_I32, "f", start)
+        assert ours == theirs, start

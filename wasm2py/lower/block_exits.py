@@ -98,6 +98,14 @@ def _settle(statements: list[ast.stmt], value: int) -> tuple[str, int]:
     return "fall through", value
 
 
+def _depth(statements: list[ast.stmt]) -> int:
+    """How deeply compound statements nest in `statements` (0: none)."""
+    return max(
+        (1 + max(map(_depth, nested)) for s in statements if (nested := nested_blocks(s))),
+        default=0,
+    )
+
+
 def _never_completes(statements: list[ast.stmt]) -> bool:
     """Whether control never runs off the end of `statements`."""
     if not statements:
@@ -115,10 +123,10 @@ class _Exits:
     """The block's own exits (not those of loops inside it): counts, then rewrites them.
 
     Each goes where leaving the block took it: through the settling code with the `_br` it
-    left with, then to the tail. A `break` right after `_br = k` left with k. One inside a
-    test of `_br` passes on a branch from a loop inside the block, with `_br` unknown: it gets
-    a copy of the settling code. Any other left with `_br` at 0 (lowering resets `_br` wherever
-    a branch arrives).
+    left with, then to the tail. A `break` right after `_br = k` (k not 0: a branch) left
+    with k. One inside a test of `_br` passes on a branch from a loop inside the block, with
+    `_br` unknown: it gets a copy of the settling code. Any other left with `_br` at 0:
+    lowering resets `_br` (`_br = 0`, kept) wherever a branch arrives.
     """
 
     def __init__(self, settle: ast.If, tail: list[ast.stmt]):
@@ -144,6 +152,8 @@ class _Exits:
             kind = type(node)
             if kind is ast.Break:
                 value = _branch_before(statements, k)
+                if value == 0:
+                    value = None  # `_br = 0` settles a branch from a loop inside: it stays
                 if value is not None:
                     result.pop()
                 elif br_tested:
@@ -206,7 +216,12 @@ def _dissolve(loop: ast.While) -> bool:
         ):
             continue
         tail = body[k + 2 :]
-        if not _settling(settle) or len(tail) > _MAX_TAIL or not _never_completes(block.body):
+        if (
+            not _settling(settle)
+            or len(tail) > _MAX_TAIL
+            or _depth(tail) > 1  # a copy adds no more indentation than the block took away
+            or not _never_completes(block.body)
+        ):
             continue
         exits = _Exits(settle, tail)
         exits.count(block.body)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 
-from .exprs import clone, nested_blocks, stored_names
+from .exprs import clone, names, nested_blocks, stored_names
 from .hoist import is_hoisted
 
 _LIMITS = (1 << 32, 1 << 31, 1 << 30, 1 << 29)  # of i32 values, and of element indices
@@ -329,8 +329,9 @@ class _Ranges:
     def conditions(self) -> list[ast.expr]:
         found = []
         for (var, sign, limit, amount), constant in self.needs.items():
-            if limit < 1 << 32 and self.loop.stepped[var][0] < 0:
-                # (an index is always below its limit, a masked value may not be)
+            if self.loop.stepped[var][0] < 0:
+                # Stepped down, nothing else bounds its start: an i64 local stepped by i32
+                # arithmetic, or one masked to fewer bits, may start above the limit.
                 found.append(_compare(self.loop.entry[var], ast.Lt(), ast.Constant(limit)))
             moved = _name(amount) if amount is not None else ast.Constant(constant)
             if sign > 0:
@@ -405,8 +406,18 @@ def _version(loop: ast.While, hoisted: dict[str, ast.expr], own: set[str]) -> as
         return None
     if fast_test is not None:
         fast.body[-2].test = fast_test
-    guard = ast.BoolOp(op=ast.And(), values=[*conditions, *ranges.conditions()])
+    tests = []
+    for condition in [*conditions, *ranges.conditions()]:
+        if names(condition):
+            tests.append(condition)
+        elif not _evaluate(condition):
+            return None  # the copy could never run (a bound this pass cannot prove)
+    guard = ast.BoolOp(op=ast.And(), values=tests)
     return ast.If(test=guard, body=[fast], orelse=[loop])
+
+
+def _evaluate(node: ast.expr):
+    return eval(compile(ast.fix_missing_locations(ast.Expression(node)), "<guard>", "eval"))
 
 
 def version_counted_loops(func: ast.FunctionDef) -> ast.FunctionDef:
