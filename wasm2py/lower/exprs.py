@@ -10,6 +10,8 @@ statement. Generated code has no assignment expressions (`:=`); tests/test_lower
 from __future__ import annotations
 
 import ast
+import copy
+from collections.abc import Callable
 
 import wasm2py_runtime.numeric as runtime_numeric
 
@@ -144,6 +146,37 @@ def only_memory_traps(node: ast.expr) -> bool:
     if kind in (ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp):
         return all(only_memory_traps(child) for child in children(node))
     return False
+
+
+def with_children(node: ast.expr, rewrite: Callable[[ast.expr], ast.expr]) -> ast.expr:
+    """`node` with each sub-expression replaced by `rewrite(sub)`: a copy if any changed,
+    never changed in place (lowering may share a subexpression between statements)."""
+    changes = {}
+    for field, value in ast.iter_fields(node):
+        if isinstance(value, ast.expr):
+            new = rewrite(value)
+            if new is not value:
+                changes[field] = new
+        elif type(value) is list:
+            new_list = [rewrite(v) if isinstance(v, ast.expr) else v for v in value]
+            if any(a is not b for a, b in zip(new_list, value)):
+                changes[field] = new_list
+    if not changes:
+        return node
+    node = copy.copy(node)
+    for field, value in changes.items():
+        setattr(node, field, value)
+    return node
+
+
+def rewrite_statement(node: ast.stmt, rewrite: Callable[[ast.expr], ast.expr]) -> None:
+    """Replace each expression `node` holds itself (not those of statements nested in it,
+    nor a target's name) by `rewrite(expression)`."""
+    for field, value in ast.iter_fields(node):
+        if isinstance(value, ast.expr):
+            setattr(node, field, rewrite(value))
+        elif type(value) is list and value and isinstance(value[0], ast.expr):
+            value[:] = [rewrite(v) for v in value]
 
 
 def clone(node):

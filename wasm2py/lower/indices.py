@@ -26,7 +26,16 @@ from typing import Callable
 from wasm2py_runtime.memory import VIEW_FORMATS
 
 from .env import memory_view_id
-from .exprs import children, evaluated, names, nested_blocks, stored_names, walk
+from .exprs import (
+    children,
+    evaluated,
+    names,
+    nested_blocks,
+    rewrite_statement,
+    stored_names,
+    walk,
+    with_children,
+)
 from .hoist import is_hoisted
 from .webs import StatementReads
 
@@ -254,11 +263,7 @@ class _Rewrite(_Indexer):
         if defined in self.chosen:
             node.value = self.index(node.value, self.chosen[defined], self.alignment)
             return
-        for field, value in ast.iter_fields(node):
-            if isinstance(value, ast.expr):
-                setattr(node, field, self.expr(value))
-            elif type(value) is list and value and isinstance(value[0], ast.expr):
-                value[:] = [self.expr(v) for v in value]
+        rewrite_statement(node, self.expr)
 
     def _address(self, node: ast.expr) -> tuple[ast.expr, int, int] | None:
         """(address, shift, cost) if `node` is a view access better indexed from its terms."""
@@ -296,22 +301,7 @@ class _Rewrite(_Indexer):
             node = copy.copy(node)
             node.slice = self.index(found[0], found[1], self.alignment)
             return node
-        # Copied, not changed in place: lowering may share a subexpression between statements.
-        changes = {}
-        for field, value in ast.iter_fields(node):
-            if isinstance(value, ast.expr):
-                new = self.expr(value)
-                if new is not value:
-                    changes[field] = new
-            elif type(value) is list:
-                new = [self.expr(v) if isinstance(v, ast.expr) else v for v in value]
-                if any(a is not b for a, b in zip(new, value)):
-                    changes[field] = new
-        if changes:
-            node = copy.copy(node)
-            for field, value in changes.items():
-                setattr(node, field, value)
-        return node
+        return with_children(node, self.expr)
 
 
 def _defined(node: ast.stmt) -> str | None:

@@ -16,10 +16,16 @@ of a signed variable becomes `v + 2147483648`, the same number.
 from __future__ import annotations
 
 import ast
-import copy
 
 from .env import memory_view_id
-from .exprs import children, evaluated, nested_blocks, stored_names
+from .exprs import (
+    children,
+    evaluated,
+    nested_blocks,
+    rewrite_statement,
+    stored_names,
+    with_children,
+)
 
 _SIGN = 1 << 31
 _UNSIGNED = memory_view_id(0, "I")
@@ -188,11 +194,7 @@ class _Rewrite:
                     )
                 ]
             else:
-                for field, value in ast.iter_fields(node):
-                    if isinstance(value, ast.expr):
-                        setattr(node, field, self.expr(value))
-                    elif type(value) is list and value and isinstance(value[0], ast.expr):
-                        value[:] = [self.expr(v) for v in value]
+                rewrite_statement(node, self.expr)
             for nested in nested_blocks(node):
                 self.block(nested)
 
@@ -220,22 +222,7 @@ class _Rewrite:
                 ops=node.ops,
                 comparators=[self.operand(c) for c in node.comparators],
             )
-        changes = {}
-        for field, value in ast.iter_fields(node):
-            if isinstance(value, ast.expr):
-                new = self.expr(value)
-                if new is not value:
-                    changes[field] = new
-            elif type(value) is list:
-                new_list = [self.expr(v) if isinstance(v, ast.expr) else v for v in value]
-                if any(a is not b for a, b in zip(new_list, value)):
-                    changes[field] = new_list
-        if not changes:
-            return node
-        node = copy.copy(node)
-        for field, value in changes.items():
-            setattr(node, field, value)
-        return node
+        return with_children(node, self.expr)
 
     def operand(self, node: ast.expr) -> ast.expr:
         if type(node) is ast.Constant:

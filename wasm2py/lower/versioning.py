@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 
-from .exprs import clone, names, nested_blocks, stored_names
+from .exprs import clone, names, nested_blocks, rewrite_statement, stored_names, with_children
 from .hoist import is_hoisted
 
 _LIMITS = (1 << 32, 1 << 31, 1 << 30, 1 << 29)  # of i32 values, and of element indices
@@ -355,11 +355,7 @@ class _Unwrap:
 
     def block(self, statements: list[ast.stmt]) -> None:
         for node in statements:
-            for field, value in ast.iter_fields(node):
-                if isinstance(value, ast.expr):
-                    setattr(node, field, self.expr(value))
-                elif type(value) is list and value and isinstance(value[0], ast.expr):
-                    value[:] = [self.expr(v) for v in value]
+            rewrite_statement(node, self.expr)
             for nested in nested_blocks(node):
                 self.block(nested)
 
@@ -369,12 +365,7 @@ class _Unwrap:
         if self.ranges.drop(node):
             var, sign, amount, _ = _step(node)
             return _op(_name(var), ast.Add() if sign > 0 else ast.Sub(), amount)
-        for field, value in ast.iter_fields(node):
-            if isinstance(value, ast.expr):
-                setattr(node, field, self.expr(value))
-            elif type(value) is list:
-                value[:] = [self.expr(v) if isinstance(v, ast.expr) else v for v in value]
-        return node
+        return with_children(node, self.expr)
 
 
 def _version(loop: ast.While, hoisted: dict[str, ast.expr], own: set[str]) -> ast.stmt | None:

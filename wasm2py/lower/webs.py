@@ -12,10 +12,16 @@ the same.
 from __future__ import annotations
 
 import ast
-import copy
 
 from .dataflow import ForwardFlow, Unsupported
-from .exprs import children, evaluated, nested_blocks, stored_names
+from .exprs import (
+    children,
+    evaluated,
+    nested_blocks,
+    rewrite_statement,
+    stored_names,
+    with_children,
+)
 
 StatementReads = dict[int, tuple[ast.stmt, set[str]]]
 Reach = dict[str, frozenset]  # variable -> the definitions (statement ids) that reach here
@@ -117,22 +123,7 @@ def _renamed(node: ast.expr, names: dict[str, str]) -> ast.expr:
         if new is None or type(node.ctx) is not ast.Load:
             return node
         return ast.Name(id=new, ctx=ast.Load())
-    changes = {}
-    for field, value in ast.iter_fields(node):
-        if isinstance(value, ast.expr):
-            new_value = _renamed(value, names)
-            if new_value is not value:
-                changes[field] = new_value
-        elif type(value) is list:
-            new_list = [_renamed(v, names) if isinstance(v, ast.expr) else v for v in value]
-            if any(a is not b for a, b in zip(new_list, value)):
-                changes[field] = new_list
-    if not changes:
-        return node
-    node = copy.copy(node)
-    for field, value in changes.items():
-        setattr(node, field, value)
-    return node
+    return with_children(node, lambda child: _renamed(child, names))
 
 
 def _definitions(statements: list[ast.stmt], found: dict[str, list[ast.Assign]]) -> set[str]:
@@ -207,8 +198,4 @@ def split_webs(
 
 
 def _rename_reads(node: ast.stmt, names: dict[str, str]) -> None:
-    for field, value in ast.iter_fields(node):
-        if isinstance(value, ast.expr):
-            setattr(node, field, _renamed(value, names))
-        elif type(value) is list and value and isinstance(value[0], ast.expr):
-            value[:] = [_renamed(v, names) for v in value]
+    rewrite_statement(node, lambda expr: _renamed(expr, names))
