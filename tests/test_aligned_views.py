@@ -16,21 +16,11 @@ from wasm2py_runtime import Trap
 from wasm2py_runtime.memory import VIEW_FORMATS, Memory, _struct_view
 
 import wasm2py
-from tests.util import load_module
+from tests.util import load_module, run_both
 
 
 def source_of(wat: str) -> str:
     return wasm2py.translate(wasmtime.wat2wasm(wat))
-
-
-def run_both(wat: str, export: str, *args):
-    """(wasm2py's result, wasmtime's result) of calling `export`."""
-    wasm = wasmtime.wat2wasm(wat)
-    ours = load_module(wasm).instantiate().exports[export](*args)
-    store = wasmtime.Store()
-    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), [])
-    theirs = instance.exports(store)[export](store, *args)
-    return ours, theirs
 
 
 STRIDE_LOOP = """

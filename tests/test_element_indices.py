@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from wasm2py_runtime import Trap
 
 import wasm2py
-from tests.util import load_module
+from tests.util import load_module, run_both
 from wasm2py.lower.aligned import Alignment
 from wasm2py.lower.indices import _Rewrite
 
@@ -23,16 +23,6 @@ def source_of(wat: str) -> str:
 def function_source(wat: str, index: int = 0) -> str:
     source = source_of(wat)
     return source.split(f"def f{index}(")[1].split(f"F{index} = ")[0]
-
-
-def run_both(wat: str, export: str, *args):
-    """(wasm2py's result, wasmtime's result) of calling `export`."""
-    wasm = wasmtime.wat2wasm(wat)
-    ours = load_module(wasm).instantiate().exports[export](*args)
-    store = wasmtime.Store()
-    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), [])
-    theirs = instance.exports(store)[export](store, *args)
-    return ours, theirs
 
 
 POINTER_LOOP = """
