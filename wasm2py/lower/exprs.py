@@ -179,6 +179,20 @@ def rewrite_statement(node: ast.stmt, rewrite: Callable[[ast.expr], ast.expr]) -
             value[:] = [rewrite(v) for v in value]
 
 
+def sign_flipped(node: ast.expr) -> ast.expr | None:
+    """x if `node` is `x ^ 2147483648` with x a variable or a constant: an i32 moved to the
+    order of its signed value, as signed compares do."""
+    if (
+        type(node) is ast.BinOp
+        and type(node.op) is ast.BitXor
+        and type(node.right) is ast.Constant
+        and node.right.value == 1 << 31
+        and type(node.left) in (ast.Name, ast.Constant)
+    ):
+        return node.left
+    return None
+
+
 def clone(node):
     """A deep copy of an AST node (or list of them), several times faster than
     copy.deepcopy: fields only, no memo (a node shared within `node` is copied twice)."""

@@ -23,6 +23,7 @@ from .exprs import (
     evaluated,
     nested_blocks,
     rewrite_statement,
+    sign_flipped,
     stored_names,
     with_children,
 )
@@ -34,16 +35,9 @@ _ORDERS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 
 
 def _flipped(node: ast.expr) -> str | None:
-    """v if `node` is `v ^ 2147483648`."""
-    if (
-        type(node) is ast.BinOp
-        and type(node.op) is ast.BitXor
-        and type(node.left) is ast.Name
-        and type(node.right) is ast.Constant
-        and node.right.value == _SIGN
-    ):
-        return node.left.id
-    return None
+    """v if `node` is `v ^ 2147483648`, v a variable."""
+    operand = sign_flipped(node)
+    return operand.id if type(operand) is ast.Name else None
 
 
 def _unsigned_load(node: ast.expr) -> bool:

@@ -21,7 +21,15 @@ from __future__ import annotations
 
 import ast
 
-from .exprs import clone, names, nested_blocks, rewrite_statement, stored_names, with_children
+from .exprs import (
+    clone,
+    names,
+    nested_blocks,
+    rewrite_statement,
+    sign_flipped,
+    stored_names,
+    with_children,
+)
 from .hoist import is_hoisted
 
 _LIMITS = (1 << 32, 1 << 31, 1 << 30, 1 << 29)  # of i32 values, and of element indices
@@ -230,10 +238,10 @@ class _Loop:
 
     def signed_up_to(self, left: ast.expr, op: type, right: ast.expr):
         """`c ^ 2147483648 <= h` with h the flip of an invariant bound, c stepped up."""
-        counter = _flipped(left)
-        bound = _flipped(right)
+        counter = sign_flipped(left)
+        bound = sign_flipped(right)
         if bound is None and type(right) is ast.Name and right.id in self.hoisted:
-            bound = _flipped(self.hoisted[right.id])
+            bound = sign_flipped(self.hoisted[right.id])
         if type(counter) is not ast.Name or counter.id not in self.stepped or bound is None:
             return None
         counter = counter.id
@@ -272,19 +280,6 @@ class _Loop:
         )
 
 
-def _flipped(node: ast.expr) -> ast.expr | None:
-    """x if `node` is `x ^ 2147483648` (x a variable or constant)."""
-    if (
-        type(node) is ast.BinOp
-        and type(node.op) is ast.BitXor
-        and type(node.right) is ast.Constant
-        and node.right.value == _SIGN
-        and type(node.left) in (ast.Name, ast.Constant)
-    ):
-        return node.left
-    return None
-
-
 class _Ranges:
     """Collects, over the loop, the steps and sums of stepped variables that can drop their
     wrap, and the conditions under which they may."""
@@ -304,9 +299,12 @@ class _Ranges:
         start = self.loop.entry[var]
         if step_sign != sign:
             return start
-        moved = step if _is_one(self.trips) else _op(step, ast.Mult(), self.trips)
-        if type(step) is ast.Constant and step.value == 1:
+        if _is_one(step):
             moved = self.trips
+        elif _is_one(self.trips):
+            moved = step
+        else:
+            moved = _op(step, ast.Mult(), self.trips)
         return _op(start, ast.Add() if sign > 0 else ast.Sub(), moved)
 
     def drop(self, node: ast.expr) -> bool:
