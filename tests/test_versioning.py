@@ -162,3 +162,91 @@ def test_i64_locals_stepped_by_i32_arithmetic_from_above_2_to_the_32():
     for start in (2**32 + 20, 40, 2**33 + 18):
         ours, theirs = _both(I64_COUNTER_STEPPED_AS_I32, "f", start)
         assert ours == theirs, start
+
+
+# `for (n = count; n; n--) sum += *p++`: a countdown; the counter's own step lands on 0, so
+# the copy needs no bound below it.
+COUNTDOWN = """
+(module (memory (export "memory") 1)
+  (func (export "sum") (param $n i32) (param $p i32) (result i32)
+    (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (i32.mul (local.get $s) (i32.const 31))
+        (i32.load8_u (i32.and (local.get $p) (i32.const 0xffff)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))
+    (i32.xor (local.get $s) (local.get $p))))
+"""
+
+# The same countdown on an i64 local stepped by i32 arithmetic, tested as an i64: from 2**32
+# or above, the first step cuts it down.
+I64_COUNTDOWN = """
+(module (memory (export "memory") 1)
+  (func (export "f") (param $n i64) (result i64)
+    (local $s i64)
+    (loop $l
+      (local.set $s (i64.add (local.get $s) (local.get $n)))
+      (local.set $n (i64.extend_i32_u (i32.sub (i32.wrap_i64 (local.get $n)) (i32.const 1))))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+    (i64.add (local.get $s) (local.get $n))))
+"""
+
+
+def test_countdown_loops_get_an_unwrapped_copy():
+    body = _body(COUNTDOWN)
+    assert body.count("while True") == 2
+    assert "- 1\n" in body  # the counter's step, unwrapped
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(1, 60), p=U32)
+@example(n=50, p=100)  # the unwrapped copy
+@example(n=50, p=2**32 - 10)  # the pointer wraps
+def test_countdown_matches_wasmtime_when_its_pointer_wraps(n, p):
+    ours, theirs = _both(COUNTDOWN, "sum", n, p)
+    assert ours == theirs
+
+
+def test_i64_countdown_stepped_by_i32_arithmetic_from_above_2_to_the_32():
+    for start in (2**32 + 20, 40, 2**33 + 9, 2**32 + 1):
+        ours, theirs = _both(I64_COUNTDOWN, "f", start)
+        assert ours == theirs, start
+
+
+# Sieve's outer loop: its counter's local is reused by the inner loop, so the counter shows
+# only once the local is split into its webs.
+REUSED_COUNTER = """
+(module (memory (export "memory") 1)
+  (func (export "f") (param $n i32) (result i32)
+    (local $i i32) (local $k i32) (local $s i32)
+    (local.set $i (i32.const 2))
+    (loop $outer
+      (local.set $k (local.get $i))
+      (if (i32.eqz (i32.load8_u (i32.and (i32.add (local.get $k) (i32.const 16)) (i32.const 0xffff))))
+        (then
+          (local.set $s (i32.add (local.get $s) (local.get $k)))
+          (local.set $i (i32.mul (local.get $k) (i32.const 3)))
+          (block $done (loop $inner
+            (br_if $done (i32.gt_u (local.get $i) (i32.const 60000)))
+            (i32.store8 (i32.add (local.get $i) (i32.const 16)) (i32.const 1))
+            (local.set $i (i32.add (local.get $i) (local.get $k)))
+            (br $inner)))))
+      (local.set $i (i32.add (local.get $k) (i32.const 1)))
+      (br_if $outer (i32.ne (local.get $k) (local.get $n))))
+    (i32.xor (local.get $s) (local.get $i))))
+"""
+
+
+def test_a_counter_whose_local_is_reused_inside_the_loop_gets_an_unwrapped_copy():
+    body = _body(REUSED_COUNTER)
+    assert "m0[(l2 + 16) % 4294967296 & 65535]" in body  # the copy that wraps
+    assert "m0[l2 + 16 & 65535]" in body  # the copy that does not
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 3000))
+@example(n=2000)
+def test_reused_counter_matches_wasmtime(n):
+    ours, theirs = _both(REUSED_COUNTER, "f", n)
+    assert ours == theirs

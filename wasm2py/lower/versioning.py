@@ -31,6 +31,7 @@ from .exprs import (
     with_children,
 )
 from .hoist import is_hoisted
+from .webs import split_webs, statement_reads
 
 _LIMITS = (1 << 32, 1 << 31, 1 << 30, 1 << 29)  # of i32 values, and of element indices
 _SIGN = 1 << 31
@@ -197,9 +198,10 @@ class _Loop:
         )
 
     def trips(self):
-        """(conditions, T, fast exit test, known): when the conditions hold, each stepped
-        variable is stepped at most T times, the exit test can be `fast` (None: as it is),
-        and `known` maps the counter to its smallest and largest values."""
+        """(conditions, T, fast exit test, known, exact): when the conditions hold, each
+        stepped variable is stepped at most T times, the exit test can be `fast` (None: as it
+        is), `known` maps the counter to its smallest and largest values, and `exact` is the
+        counter whose own step cannot wrap (it lands on the bound exactly), or None."""
         test = self.loop.body[-2].test
         if type(test) is ast.Name:  # `if c:` counts down to 0
             return self.count_to(test.id, ast.Constant(0)) if test.id in self.stepped else None
@@ -223,7 +225,8 @@ class _Loop:
         start = self.entry[counter]
         # up: counter < bound and (bound - counter) % step == 0; down: the mirror image
         low, high = (start, bound) if sign > 0 else (bound, start)
-        distance = _op(high, ast.Sub(), low)
+        zero = type(low) is ast.Constant and low.value == 0
+        distance = high if zero else _op(high, ast.Sub(), low)
         conditions = [
             _compare(distance, ast.GtE(), ast.Constant(step * _MIN_TRIPS)),
         ]
@@ -231,10 +234,16 @@ class _Loop:
             remainder = _op(distance, ast.Mod(), ast.Constant(step))
             conditions.append(_compare(remainder, ast.Eq(), ast.Constant(0)))
         trips = distance if step == 1 else _op(distance, ast.FloorDiv(), ast.Constant(step))
+        exact = counter
+        # The counter's step stays in range if its largest value does: an i64 local stepped
+        # by i32 arithmetic may hold more.
+        conditions.append(_compare(high, ast.Lt(), ast.Constant(limit)))
         if counter in self.copies:
-            # the test reads the value before the step: one trip more, the bound included
+            # the test reads the value before the step: one trip more, the bound included,
+            # and the last step goes past the bound
             trips = _op(trips, ast.Add(), ast.Constant(1))
-        return conditions, trips, None, {counter: (low, high)}
+            exact = None
+        return conditions, trips, None, {counter: (low, high)}, exact
 
     def signed_up_to(self, left: ast.expr, op: type, right: ast.expr):
         """`c ^ 2147483648 <= h` with h the flip of an invariant bound, c stepped up."""
@@ -277,6 +286,7 @@ class _Loop:
             trips,
             fast_test,
             {counter: (_name(counter), _op(bound, ast.Add(), step))},
+            None,
         )
 
 
@@ -284,10 +294,20 @@ class _Ranges:
     """Collects, over the loop, the steps and sums of stepped variables that can drop their
     wrap, and the conditions under which they may."""
 
-    def __init__(self, loop: _Loop, trips: ast.expr, known: dict[str, tuple[ast.expr, ast.expr]]):
+    def __init__(
+        self,
+        loop: _Loop,
+        trips: ast.expr,
+        known: dict[str, tuple[ast.expr, ast.expr]],
+        exact_step: ast.expr | None,
+    ):
         self.loop = loop
         self.trips = trips
         self.known = known  # variable -> (smallest, largest) value, where the exit test says
+        # The counter's own step, when it cannot wrap: a countdown's `c - 1` runs on c >= 1,
+        # though the counter's smallest value is 0.
+        self.exact_step = exact_step
+        self.exact_dropped = False
         # (variable, sign, limit, the amount's name or None for constants) -> largest constant
         self.needs: dict[tuple[str, int, int, str | None], int] = {}
 
@@ -309,6 +329,9 @@ class _Ranges:
 
     def drop(self, node: ast.expr) -> bool:
         """Whether `node`, v + k or v - k wrapped, can go unwrapped: records the condition."""
+        if node is self.exact_step:
+            self.exact_dropped = True
+            return True
         found = _step(node)
         if found is None or found[0] not in self.loop.stepped:
             return False
@@ -387,11 +410,20 @@ def _version(loop: ast.While, hoisted: dict[str, ast.expr], own: set[str]) -> as
     found = shape.trips()
     if found is None:
         return None
-    conditions, trips, fast_test, known = found
+    conditions, trips, fast_test, known, exact = found
     fast = clone(loop)
-    ranges = _Ranges(shape, trips, known)
+    exact_step = None
+    if exact is not None:
+        exact_step = next(
+            node.value
+            for node in fast.body[:-2]
+            if type(node) is ast.Assign
+            and type(node.targets[0]) is ast.Name
+            and node.targets[0].id == exact
+        )
+    ranges = _Ranges(shape, trips, known, exact_step)
     _Unwrap(ranges).block(fast.body)
-    if not ranges.needs:
+    if not ranges.needs and not ranges.exact_dropped:
         return None
     if fast_test is not None:
         fast.body[-2].test = fast_test
@@ -416,8 +448,31 @@ def version_counted_loops(func: ast.FunctionDef) -> ast.FunctionDef:
     _writes(func.body, writes)
     nonlocals = {n for node in func.body if type(node) is ast.Nonlocal for n in node.names}
     own = ({a.arg for a in func.args.args} | set(writes)) - nonlocals
+    reused = _reused_counters(func.body) & own
+    if reused:
+        split_webs(func, reused, statement_reads(func.body))
     _visit(func.body, {}, 1, own)
     return func
+
+
+def _reused_counters(statements: list[ast.stmt], found: set[str] | None = None) -> set[str]:
+    """Variables a loop steps that the loop also writes elsewhere: C compilers reuse a
+    counter's local inside the loop (sieve's `i` and its inner `j`), which hides the
+    counter until the local is split into its webs."""
+    if found is None:
+        found = set()
+    for node in statements:
+        if type(node) is ast.While:
+            writes: dict[str, int] = {}
+            _writes(node.body, writes)
+            for step in node.body[:-2]:
+                if type(step) is ast.Assign and type(step.targets[0]) is ast.Name:
+                    var = step.targets[0].id
+                    if writes.get(var, 0) > 1 and _step(step.value) is not None:
+                        found.add(var)
+        for nested in nested_blocks(node):
+            _reused_counters(nested, found)
+    return found
 
 
 def _visit(
