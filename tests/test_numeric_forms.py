@@ -106,6 +106,23 @@ CASES = {
         "i64",
         "(i64.shl (i64.add (local.get 0) (local.get 1)) (local.get 2))",
     ),
+    # rotates by a constant, on a spilled operand
+    "rotl_const": (
+        "i32 i32",
+        "i32",
+        "(i32.rotl (i32.xor (local.get 0) (local.get 1)) (i32.const 13))",
+    ),
+    "rotr_const": ("i32", "i32", "(i32.rotr (local.get 0) (i32.const 45))"),
+    "i64_rotl_const": (
+        "i64",
+        "i64",
+        "(i64.rotl (i64.mul (local.get 0) (local.get 0)) (i64.const 31))",
+    ),
+    "i64_rotr_const": (
+        "i64 i64",
+        "i64",
+        "(i64.rotr (i64.add (local.get 0) (local.get 1)) (i64.const -1))",
+    ),
     "wrap_of_add": ("i64 i64", "i32", "(i32.wrap_i64 (i64.add (local.get 0) (local.get 1)))"),
     # float helpers inline
     "div_spilled": (
@@ -293,3 +310,9 @@ def test_signed_division_by_a_constant_runs_inline():
         "i32_div_s_by_7"
     )
     assert "i64_rem_s" not in source("i64_rem_s_by_minus3")
+
+
+def test_rotates_by_a_constant_run_as_shifts():
+    assert "i32_rotl" not in source("rotl_const") and ">> 19" in source("rotl_const")
+    assert "i32_rotr" not in source("rotr_const") and "<< 19" in source("rotr_const")
+    assert "i64_rotr" not in source("i64_rotr_const") and "<< 1 " in source("i64_rotr_const")

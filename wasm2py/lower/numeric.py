@@ -197,6 +197,17 @@ _MASKS = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
 _SIGNED_DIVISIONS = frozenset(f"{t}.{op}" for t in ("i32", "i64") for op in ("div_s", "rem_s"))
 
 
+_ROTATES = frozenset(f"{t}.{op}" for t in ("i32", "i64") for op in ("rotl", "rotr"))
+
+
+def _rotate_by_constant(name: str, count: int) -> str:
+    """A rotate by a constant as shifts: the helper's call costs more than spilling the
+    operand to a temporary to read it twice."""
+    width = _SHIFTS[name]
+    left = count % width if name.endswith("rotl") else -count % width
+    return f"a << {left} & {_MASKS[name[:3]]} | a >> {width - left}"
+
+
 def _signed_by_constant(name: str, divisor: int) -> str | None:
     """Signed division or remainder by a constant that cannot trap (not 0, not -1), inline:
     on the magnitudes, with the sign put back (Wasm truncates towards zero, and a remainder
@@ -332,6 +343,8 @@ def lower_numeric(fl, ins: Instr) -> None:
         template = _BY_NONZERO_CONSTANT[op_name]
     elif op_name in _SIGNED_DIVISIONS and isinstance(right, int):
         template = _signed_by_constant(op_name, right) or template
+    elif op_name in _ROTATES and isinstance(right, int):
+        template = _rotate_by_constant(op_name, right)
     elif op_name in _NEGATED and isinstance(right, int) and right >= _HALF[op_name[:3]]:
         op_name = _NEGATED[op_name]
         template = BY_NAME[op_name].data["py"]
