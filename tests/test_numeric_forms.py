@@ -106,6 +106,16 @@ CASES = {
         "i64",
         "(i64.shl (i64.add (local.get 0) (local.get 1)) (local.get 2))",
     ),
+    "and_of_sum": (
+        "i32 i32",
+        "i32",
+        "(i32.and (i32.add (local.get 0) (local.get 1)) (i32.const 0xff00))",
+    ),
+    "i64_and_of_sum": (
+        "i64 i64",
+        "i64",
+        "(i64.and (i64.const 0x7fff) (i64.sub (local.get 0) (local.get 1)))",
+    ),
     # rotates by a constant, on a spilled operand
     "rotl_const": (
         "i32 i32",
@@ -316,3 +326,8 @@ def test_rotates_by_a_constant_run_as_shifts():
     assert "i32_rotl" not in source("rotl_const") and ">> 19" in source("rotl_const")
     assert "i32_rotr" not in source("rotr_const") and "<< 19" in source("rotr_const")
     assert "i64_rotr" not in source("i64_rotr_const") and "<< 1 " in source("i64_rotr_const")
+
+
+def test_a_constant_mask_reduces_its_operand_itself():
+    assert "l0 + l1 & 65280" in source("and_of_sum")
+    assert "32767 & l0 - l1" in source("i64_and_of_sum")

@@ -25,6 +25,7 @@ from typing import Callable
 
 from wasm2py_runtime.memory import VIEW_FORMATS
 
+from .bounds import within
 from .env import memory_view_id
 from .exprs import (
     children,
@@ -209,6 +210,8 @@ class _Indexer:
             cost += found[1] - _WRAP_COSTS[op]
             if not build:
                 return None, cost
+            if within(found[0], constant + (wrap is ast.BitAnd)):
+                return found[0], cost
             return ast.BinOp(left=found[0], op=wrap(), right=ast.Constant(constant)), cost
         if op is ast.Add or op is ast.Sub:
             left = self._index(node.left, shift, alignment, False)

@@ -13,6 +13,7 @@ from functools import cache
 
 from ..module import Instr
 from ..opcodes import BY_NAME
+from .bounds import within
 from .stack import Entry
 
 # Helpers that raise a Trap for some operands: their results must keep their place in order.
@@ -197,6 +198,21 @@ _MASKS = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
 _SIGNED_DIVISIONS = frozenset(f"{t}.{op}" for t in ("i32", "i64") for op in ("div_s", "rem_s"))
 
 
+_WRAP_LIMITS = {ast.Mod: (1 << 32, 1 << 64), ast.BitAnd: ((1 << 32) - 1, (1 << 64) - 1)}
+
+
+def _unwrapped_in_range(expr: ast.expr) -> ast.expr:
+    """`expr` without its outer wrap when the constants keep it in range anyway:
+    `((x & 7) + 256) % 4294967296` is `(x & 7) + 256`."""
+    if type(expr) is ast.BinOp and type(expr.right) is ast.Constant:
+        limits = _WRAP_LIMITS.get(type(expr.op))
+        if limits is not None and expr.right.value in limits:
+            limit = expr.right.value + (type(expr.op) is ast.BitAnd)
+            if within(expr.left, limit):
+                return expr.left
+    return expr
+
+
 _ROTATES = frozenset(f"{t}.{op}" for t in ("i32", "i64") for op in ("rotl", "rotr"))
 
 
@@ -234,6 +250,7 @@ def _signed_by_constant(name: str, divisor: int) -> str | None:
 # mul only for i32, so that products of unreduced i64 values do not grow into slow big integers.
 _WRAPPING = frozenset({"i32.add", "i32.sub", "i32.mul", "i64.add", "i64.sub"})
 _WRAPPING_LEFT = frozenset({"i32.shl", "i64.shl"})
+_ANDS = frozenset({"i32.and", "i64.and"})
 # add and sub reduce with `% 2**width`, fast for a dividend below about 2**(width + 1). Once an
 # operand lost its `& M` (a product, a shift, a wrapped i64) it may be far larger, and `& M`
 # is much faster than `%` there.
@@ -265,6 +282,10 @@ def _unreduced(name: str, operands: list[Entry]) -> tuple[list[Entry], bool]:
         positions = (0, 1)
     elif name in _WRAPPING_LEFT:
         positions = (0,)
+    elif name in _ANDS and _constant(operands[1]) is not None:
+        positions = (0,)  # a mask below 2**width: `(x % 2**32) & m` is `x & m`
+    elif name in _ANDS and _constant(operands[0]) is not None:
+        positions = (1,)
     else:
         return operands, False
     mask = _MASKS[name[:3]]
@@ -372,7 +393,7 @@ def lower_numeric(fl, ins: Instr) -> None:
     if all(isinstance(e, ast.Constant) for e in exprs):
         expr = fold(expr)
     elif any(isinstance(e, ast.Constant) for e in exprs):
-        expr = fold_template_constants(expr, exprs)
+        expr = _unwrapped_in_range(fold_template_constants(expr, exprs))
     fl.stack.push(
         Entry(
             expr,

@@ -1,0 +1,71 @@
+"""The range of an integer expression, from its constants alone.
+
+An address like `((x ^ y) & 7) * 4 + 1024` cannot leave [1024, 1052], whatever x and y
+hold, so it needs no `% 4294967296`. `bounds` reads such ranges off the expression; it knows
+nothing about variables, so it is only as good as the masks and constants it finds.
+"""
+
+from __future__ import annotations
+
+import ast
+
+_MAX_DEPTH = 8  # deeper expressions are rare in addresses, and walking them is quadratic
+
+
+def bounds(node: ast.expr, depth: int = 0) -> tuple[int, int] | None:
+    """(smallest, largest) value `node` can have, if its constants bound it, else None."""
+    kind = type(node)
+    if kind is ast.Constant:
+        value = node.value
+        return (value, value) if type(value) is int else None
+    if kind is ast.Compare:
+        return 0, 1
+    if depth >= _MAX_DEPTH:
+        return None
+    if kind is ast.IfExp:
+        body = bounds(node.body, depth + 1)
+        orelse = bounds(node.orelse, depth + 1) if body is not None else None
+        return None if orelse is None else (min(body[0], orelse[0]), max(body[1], orelse[1]))
+    if kind is not ast.BinOp:
+        return None
+    op = type(node.op)
+    right = bounds(node.right, depth + 1)
+    if op is ast.BitAnd:
+        left = bounds(node.left, depth + 1)
+        masks = [r[1] for r in (left, right) if r is not None and r[0] >= 0]
+        return (0, min(masks)) if masks else None
+    if op is ast.Mod:
+        if right is None or right[0] != right[1] or right[0] <= 0:
+            return None
+        left = bounds(node.left, depth + 1)
+        if left is not None and 0 <= left[0] and left[1] < right[0]:
+            return left
+        return 0, right[0] - 1
+    if right is None:
+        return None
+    left = bounds(node.left, depth + 1)
+    if left is None:
+        return None
+    if op is ast.Add:
+        return left[0] + right[0], left[1] + right[1]
+    if op is ast.Sub:
+        return left[0] - right[1], left[1] - right[0]
+    if left[0] < 0 or right[0] < 0:
+        return None  # what follows holds for non-negative operands
+    if op is ast.Mult:
+        return left[0] * right[0], left[1] * right[1]
+    if op is ast.LShift:
+        return left[0] << right[0], left[1] << right[1]
+    if op is ast.RShift:
+        return left[0] >> right[1], left[1] >> right[0]
+    if op is ast.BitOr or op is ast.BitXor:
+        return 0, (1 << max(left[1], right[1]).bit_length()) - 1
+    if op is ast.FloorDiv and right[0] > 0:
+        return left[0] // right[1], left[1] // right[0]
+    return None
+
+
+def within(node: ast.expr, limit: int) -> bool:
+    """Whether `node` is certainly in [0, limit)."""
+    found = bounds(node)
+    return found is not None and found[0] >= 0 and found[1] < limit
