@@ -15,6 +15,7 @@ from __future__ import annotations
 import mmap
 import struct
 import sys
+from array import array
 from collections.abc import Callable
 
 from .traps import OUT_OF_BOUNDS_MEMORY, Trap
@@ -54,6 +55,9 @@ def _pypy_ffi():
 _LITTLE_ENDIAN = sys.byteorder == "little"
 _MEMORYVIEWS = _LITTLE_ENDIAN and sys.implementation.name == "cpython"
 _FFI = _pypy_ffi() if _LITTLE_ENDIAN else None
+# Whether typed views take extended slices (`view[start:stop:step]`) and `len`: generated
+# code walks a loop's loads as slices only then.
+STRIDED_VIEWS = _MEMORYVIEWS
 
 
 def _new_buffer(size: int):
@@ -112,6 +116,12 @@ def _typed_views(data) -> tuple[tuple, Callable[[], None]]:
 
         return views, release
     return tuple(_struct_view(data, fmt) for fmt in VIEW_FORMATS), _hold_nothing
+
+
+def strided_values(view, value, count: int):
+    """`count` copies of `value` in the format of `view`, a typed view: what a strided slice
+    of it takes in one assignment (generated code fills `view[a:b:step]` with it)."""
+    return array(view.format, (value,)) * count
 
 
 def _hold_nothing() -> None:

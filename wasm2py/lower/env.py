@@ -47,6 +47,11 @@ def is_memory_data(name: str) -> bool:
     return index.isdigit()
 
 
+def is_memory_view(name: str) -> bool:
+    """Whether `name` is one of a memory's typed views (not its bytes)."""
+    return is_memory_data(name) and name[-1:] in VIEW_FORMATS
+
+
 def memory_watcher_id(index: int) -> str:
     return f"V{index}"
 

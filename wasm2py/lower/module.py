@@ -35,6 +35,8 @@ from .function import lower_function
 from .memory import ACCESSORS, BULK_HELPERS, call
 from .numeric import helper_names
 from .stack import assign, name, store
+from .strided import FILLER
+from .strided import FLAG as STRIDED_FLAG
 from .tables import TABLE_HELPERS, indirect_signatures
 from .variables import constant_expr
 
@@ -63,7 +65,7 @@ def header() -> list[ast.stmt]:
     return [
         _import_from("wasm2py_runtime.numeric", sorted(numeric)),
         _import_from("wasm2py_runtime.access", ACCESSORS),
-        _import_from("wasm2py_runtime.memory", ["Memory", *BULK_HELPERS]),
+        _import_from("wasm2py_runtime.memory", ["Memory", *BULK_HELPERS, STRIDED_FLAG, FILLER]),
         _import_from("wasm2py_runtime.table", ["Table", *TABLE_HELPERS]),
         _import_from("wasm2py_runtime.functions", ["Func", "guarded_call"]),
         _import_from("wasm2py_runtime.globals", ["Global"]),

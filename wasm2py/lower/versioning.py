@@ -31,6 +31,7 @@ from .exprs import (
     with_children,
 )
 from .hoist import is_hoisted
+from .strided import strided_loop
 from .webs import split_webs, statement_reads
 
 _LIMITS = (1 << 32, 1 << 31, 1 << 30, 1 << 29)  # of i32 values, and of element indices
@@ -389,7 +390,9 @@ class _Unwrap:
         return with_children(node, self.expr)
 
 
-def _version(loop: ast.While, hoisted: dict[str, ast.expr], own: set[str]) -> ast.stmt | None:
+def _version(
+    loop: ast.While, hoisted: dict[str, ast.expr], own: set[str], strided_ok: bool
+) -> ast.stmt | None:
     body = loop.body
     if (
         not (type(loop.test) is ast.Constant and loop.test.value is True)
@@ -434,7 +437,10 @@ def _version(loop: ast.While, hoisted: dict[str, ast.expr], own: set[str]) -> as
         elif not _evaluate(condition):
             return None  # the copy could never run (a bound this pass cannot prove)
     guard = ast.BoolOp(op=ast.And(), values=tests)
-    return ast.If(test=guard, body=[fast], orelse=[loop])
+    strided = None
+    if strided_ok and not shape.copies:  # a copy's trips are one more than its steps
+        strided = strided_loop(fast, shape.stepped, shape.invariant, trips)
+    return ast.If(test=guard, body=strided or [fast], orelse=[loop])
 
 
 def _evaluate(node: ast.expr):
@@ -488,6 +494,6 @@ def _visit(
         for nested in nested_blocks(node):
             _visit(nested, dict(hoisted), depth + 1, own)
         if type(node) is ast.While and depth < _MAX_DEPTH:
-            versioned = _version(node, hoisted, own)
+            versioned = _version(node, hoisted, own, depth < _MAX_DEPTH - 1)
             if versioned is not None:
                 statements[k] = versioned
