@@ -1,8 +1,8 @@
 """Forward dataflow over the structured statements lowering produces.
 
 Lowered functions use few statement kinds: assignments, expression statements, `if`,
-`while True` with `break`/`continue`, `return`, `raise`, and `try` around call_indirect's
-lookup. `ForwardFlow` walks them once, and a loop's body until the state at its head stops
+`while True` with `break`/`continue`, `return`, `raise`, `try` around call_indirect's
+lookup, and the `for` over memory slices of lower/strided.py. `ForwardFlow` walks them once, and a loop's body until the state at its head stops
 changing; a subclass says what a state is and what one statement does to it. None is the state
 of code nothing reaches (after a break, continue, return or raise).
 
@@ -64,7 +64,7 @@ class ForwardFlow(Generic[State]):
         if kind is ast.If:
             taken = self.block(node.body, self.copy(state))
             return self.merge([taken, self.block(node.orelse, state)])
-        if kind is ast.While and not node.orelse:
+        if (kind is ast.While or kind is ast.For) and not node.orelse:
             return self.loop(node, state)
         if kind is ast.Break:
             self.loops[-1][0].append(state)
@@ -76,7 +76,10 @@ class ForwardFlow(Generic[State]):
             return self.try_(node, state)
         raise Unsupported(kind.__name__)
 
-    def loop(self, node: ast.While, state: State) -> State | None:
+    def loop(self, node: ast.While | ast.For, state: State) -> State | None:
+        """A `for` runs like a `while` whose test can fail: its subclass `transfer` says what
+        assigning its target does, once, before the loop (the target is a fresh name that
+        nothing else writes)."""
         settled = self.heads.get(id(node))
         head = state if settled is None else self.join([settled, state])
         while True:
@@ -88,7 +91,7 @@ class ForwardFlow(Generic[State]):
                 break
             head = new_head
         self.heads[id(node)] = self.copy(head)
-        always = isinstance(node.test, ast.Constant) and node.test.value is True
+        always = type(node) is ast.While and type(node.test) is ast.Constant and node.test.value
         return self.merge(breaks if always else [*breaks, head])
 
     def try_(self, node: ast.Try, state: State) -> State | None:

@@ -225,6 +225,8 @@ def evaluated(node: ast.stmt) -> list[ast.expr]:
         return [node.value, *(t for t in node.targets if stored_names(t) == [])]
     if kind is ast.If or kind is ast.While:
         return [node.test]
+    if kind is ast.For:
+        return [node.iter]
     if kind is ast.Expr or kind is ast.Return:
         return [] if node.value is None else [node.value]
     if kind is ast.Raise:
@@ -233,9 +235,10 @@ def evaluated(node: ast.stmt) -> list[ast.expr]:
 
 
 def nested_blocks(node: ast.stmt) -> list[list[ast.stmt]]:
-    """The statement lists inside a compound statement (if, while, try); none for others."""
+    """The statement lists inside a compound statement (if, while, for, try); none for
+    others."""
     kind = type(node)
-    if kind is ast.If or kind is ast.While:
+    if kind is ast.If or kind is ast.While or kind is ast.For:
         return [node.body, node.orelse]
     if kind is ast.Try:
         return [node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody]

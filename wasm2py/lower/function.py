@@ -21,6 +21,7 @@ from .env import Env
 from .hoist import hoist_invariants
 from .initial import drop_unread_initial_values
 from .numeric import lower_numeric
+from .ranges import drop_wraps_in_range
 from .stack import Entry, ValueStack, assign, name
 from .versioning import version_counted_loops
 
@@ -654,7 +655,9 @@ def lower_function(env: Env, index: int, code: Code, flat: bool | None = None) -
     func = hoist_invariants(dissolve_blocks_ending_loops(func))
     if any(ins.op.family in _ACCESSES and ins.op.data["width"] > 1 for ins in code.body):
         func = use_aligned_views(func, env.aligned_globals)
-    return drop_unread_initial_values(version_counted_loops(func))
+    local_types = [*env.func_types[index].params, *code.local_types]
+    func = drop_wraps_in_range(version_counted_loops(func), local_types)
+    return drop_unread_initial_values(func)
 
 
 _ACCESSES = frozenset({"load", "store"})

@@ -1,0 +1,568 @@
+"""Wraps that the values' ranges make redundant are dropped, from facts the code tests.
+
+Recursive C code tests its argument before it loops, and the loop's exit flag is computed
+before the step:
+
+    if not 2 <= l0 <= 2147483647:
+        return l0
+    while True:
+        l1 = (f1((l0 - 1) % 4294967296) + l1) % 4294967296
+        l2 = l0 > 3
+        l3 = (l0 - 2) % 4294967296
+        l0 = l3
+        if l2:
+            continue
+        break
+
+l0 stays in [2, 2**31) at the loop's head: it does on entry, and the loop continues only
+when the old l0 was above 3, while the new one is 2 less. So `(l0 - 1) % 4294967296` and
+`(l0 - 2) % 4294967296` are `l0 - 1` and `l0 - 2`.
+
+A forward dataflow (`ForwardFlow`) keeps, for each variable, an interval; for a flag, the
+comparison it holds (`l2` is `l0 > 3`) while the compared variable keeps its value; and for a
+variable, an offset from another (`l3` is `l0 - 2`), which carries the flag's comparison over
+when the compared variable is given the new value. `if` tests narrow the intervals on each
+branch. Loops are widened: a bound still moving after a few rounds is dropped. The rewrite
+then drops each `% 2**k` or `& (2**k - 1)` whose operand's interval already fits.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+
+from ..types import ValType
+from .dataflow import ForwardFlow, Unsupported
+from .exprs import evaluated, nested_blocks, rewrite_statement, walk, with_children
+
+Interval = tuple[int, int]
+Flag = tuple[str, type, int]  # (variable, comparison operator, constant)
+Offset = tuple[str, int]  # (base variable, constant): the variable holds base + constant
+
+
+class State:
+    """What holds at one point: intervals, flags and offsets of the function's variables."""
+
+    __slots__ = ("intervals", "flags", "offsets", "types")
+
+    def __init__(self, types: dict[str, Interval], intervals=None, flags=None, offsets=None):
+        self.types = types  # variable -> the interval of its Wasm type: no test needed
+        self.intervals: dict[str, Interval] = intervals or {}
+        self.flags: dict[str, Flag] = flags or {}
+        self.offsets: dict[str, Offset] = offsets or {}
+
+    def copy(self) -> State:
+        return State(self.types, dict(self.intervals), dict(self.flags), dict(self.offsets))
+
+    def of(self, var: str) -> Interval | None:
+        found = self.intervals.get(var)
+        return found if found is not None else self.types.get(var)
+
+    def __eq__(self, other) -> bool:
+        return (
+            isinstance(other, State)
+            and self.intervals == other.intervals
+            and self.flags == other.flags
+            and self.offsets == other.offsets
+        )
+
+    def forget(self, var: str) -> None:
+        """`var` is about to change: drop what was known about it and through it."""
+        self.intervals.pop(var, None)
+        if not self.flags and not self.offsets:
+            return
+        self.flags.pop(var, None)
+        self.offsets.pop(var, None)
+        for flag, (compared, _, _) in list(self.flags.items()):
+            if compared == var:
+                del self.flags[flag]
+        for other, (base, _) in list(self.offsets.items()):
+            if base == var:
+                del self.offsets[other]
+
+
+_WIDEN_AFTER = 2  # rounds of a loop after which moving bounds are dropped
+_INT_BITS = {"i32": 32, "i64": 64}
+_UNBOUNDED = 1 << 256  # beyond any value generated code holds: a bound only tests set
+_VIEW_RANGES = {
+    "": (0, 255),  # the memory's bytes
+    "H": (0, 0xFFFF),
+    "h": (-0x8000, 0x7FFF),
+    "I": (0, 0xFFFFFFFF),
+    "i": (-0x80000000, 0x7FFFFFFF),
+    "Q": (0, 0xFFFFFFFFFFFFFFFF),
+}
+_NEGATED = {
+    ast.Lt: ast.GtE,
+    ast.GtE: ast.Lt,
+    ast.Gt: ast.LtE,
+    ast.LtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+}
+_MIRRORED = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}
+_MIRRORED.update({ast.Eq: ast.Eq, ast.NotEq: ast.NotEq})
+_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub}
+
+
+def _view_range(node: ast.Subscript) -> Interval | None:
+    """The values a load from memory can give: by the view's format."""
+    view = node.value
+    if type(view) is not ast.Name or not view.id.startswith("m"):
+        return None
+    rest = view.id[1:]
+    digits = rest.rstrip("HhIiQd")
+    if not digits.isdigit():
+        return None
+    return _VIEW_RANGES.get(rest[len(digits) :])
+
+
+def interval(node: ast.expr, state: State) -> Interval | None:
+    """The values `node` can have where `state` holds, if known."""
+    kind = type(node)
+    if kind is ast.Name:
+        return state.of(node.id)
+    if kind is ast.Constant:
+        value = node.value
+        return (value, value) if type(value) is int else None
+    if kind is ast.Compare:
+        return 0, 1
+    if kind is ast.Subscript:
+        return _view_range(node)
+    if kind is ast.IfExp:
+        body = interval(node.body, state)
+        orelse = interval(node.orelse, state) if body is not None else None
+        return None if orelse is None else (min(body[0], orelse[0]), max(body[1], orelse[1]))
+    if kind is not ast.BinOp:
+        return None
+    op = type(node.op)
+    right = interval(node.right, state)
+    if op is ast.BitAnd:
+        left = interval(node.left, state)
+        masks = [r[1] for r in (left, right) if r is not None and r[0] >= 0]
+        return (0, min(masks)) if masks else None
+    if op is ast.Mod:
+        if right is None or right[0] != right[1] or right[0] <= 0:
+            return None
+        left = interval(node.left, state)
+        if left is not None and 0 <= left[0] and left[1] < right[0]:
+            return left
+        return 0, right[0] - 1
+    if right is None:
+        return None
+    left = interval(node.left, state)
+    if left is None:
+        return None
+    if op is ast.Add:
+        return left[0] + right[0], left[1] + right[1]
+    if op is ast.Sub:
+        return left[0] - right[1], left[1] - right[0]
+    if left[0] < 0 or right[0] < 0:
+        return None  # what follows holds for non-negative operands
+    if op is ast.Mult:
+        return left[0] * right[0], left[1] * right[1]
+    if op is ast.LShift:
+        return left[0] << right[0], left[1] << right[1]
+    if op is ast.RShift:
+        return left[0] >> right[1], left[1] >> right[0]
+    if op is ast.BitOr or op is ast.BitXor:
+        return 0, (1 << max(left[1], right[1]).bit_length()) - 1
+    if op is ast.FloorDiv and right[0] > 0:
+        return left[0] // right[1], left[1] // right[0]
+    return None
+
+
+def _offset(node: ast.expr, state: State) -> Offset | None:
+    """(v, k) if `node` is v, v + k or v - k, or one of them wrapped where it does not wrap."""
+    kind = type(node)
+    if kind is ast.Name:
+        return node.id, 0
+    if kind is not ast.BinOp or type(node.right) is not ast.Constant:
+        return None
+    op = type(node.op)
+    if op in _ARITHMETIC and type(node.left) is ast.Name and type(node.right.value) is int:
+        return node.left.id, _ARITHMETIC[op](0, node.right.value)
+    if (op is ast.Mod or op is ast.BitAnd) and type(node.right.value) is int:
+        limit = node.right.value + (op is ast.BitAnd)
+        inner = interval(node.left, state)
+        if inner is not None and 0 <= inner[0] and inner[1] < limit:
+            return _offset(node.left, state)
+    return None
+
+
+def _narrowed(found: Interval | None, op: type, constant: int) -> Interval | None:
+    """`found` where `value op constant` holds; None if it cannot (the branch is dead)."""
+    low, high = found if found is not None else (-(1 << 64), 1 << 64)
+    if op is ast.Lt:
+        high = min(high, constant - 1)
+    elif op is ast.LtE:
+        high = min(high, constant)
+    elif op is ast.Gt:
+        low = max(low, constant + 1)
+    elif op is ast.GtE:
+        low = max(low, constant)
+    elif op is ast.Eq:
+        low, high = max(low, constant), min(high, constant)
+    elif op is ast.NotEq:
+        if low == constant:
+            low += 1
+        if high == constant:
+            high -= 1
+    return (low, high) if low <= high else None
+
+
+class _Ranges(ForwardFlow[State]):
+    def __init__(self, own: set[str], candidates: set[int]):
+        super().__init__()
+        self.own = own
+        self.candidates = candidates  # the statements that wrap a value
+        self.before: dict[int, State] = {}  # candidate id -> the state it starts from
+
+    def join(self, states: list[State]) -> State:
+        first, *rest = states
+        joined = first.copy()
+        for other in rest:
+            if other.intervals != joined.intervals:
+                intervals = {}
+                for var, mine in joined.intervals.items():
+                    theirs = other.intervals.get(var)
+                    if theirs == mine:
+                        intervals[var] = mine
+                    elif theirs is not None:
+                        intervals[var] = (min(mine[0], theirs[0]), max(mine[1], theirs[1]))
+                joined.intervals = intervals
+            if joined.flags and other.flags != joined.flags:
+                joined.flags = {k: v for k, v in joined.flags.items() if other.flags.get(k) == v}
+            if joined.offsets and other.offsets != joined.offsets:
+                joined.offsets = {
+                    k: v for k, v in joined.offsets.items() if other.offsets.get(k) == v
+                }
+        return joined
+
+    def copy(self, state: State) -> State:
+        return state.copy()
+
+    def transfer(self, node: ast.stmt, state: State) -> State:
+        if id(node) in self.candidates:
+            self.before[id(node)] = state.copy()
+        if type(node) is ast.Assign:
+            target = node.targets[0]
+            if len(node.targets) == 1 and type(target) is ast.Name:
+                self.assign(target.id, node.value, state)
+            else:
+                for sub in ast.walk(target):
+                    if type(sub) is ast.Name:
+                        state.forget(sub.id)
+        elif type(node) is ast.For:
+            for sub in ast.walk(node.target):
+                if type(sub) is ast.Name:
+                    state.forget(sub.id)
+        elif type(node) is ast.Nonlocal:
+            for var in node.names:
+                state.forget(var)
+        return state
+
+    def assign(self, var: str, value: ast.expr, state: State) -> None:
+        found = interval(value, state)
+        offset = _offset(value, state)
+        flag = None
+        if (
+            type(value) is ast.Compare
+            and len(value.ops) == 1
+            and type(value.left) is ast.Name
+            and type(value.comparators[0]) is ast.Constant
+            and type(value.comparators[0].value) is int
+            and type(value.ops[0]) in _NEGATED
+        ):
+            flag = value.left.id, type(value.ops[0]), value.comparators[0].value
+        elif type(value) is ast.Name:
+            flag = state.flags.get(value.id)
+        # A flag on var's old value carries over when the new one is old + k.
+        carried = []
+        if offset is not None and offset[0] != var:
+            base, k = offset
+            moved = state.offsets.get(base)
+            if moved is not None and moved[0] == var:
+                k += moved[1]
+                offset = None
+            else:
+                k = None
+        elif offset is not None:
+            k, offset = offset[1], None
+        else:
+            k = None
+        if k is not None:
+            for name, (compared, op, constant) in state.flags.items():
+                if compared == var:
+                    carried.append((name, (var, op, constant + k)))
+        state.forget(var)
+        if var not in self.own:
+            return
+        typed = state.types.get(var)
+        if found is not None and (typed is None or typed[0] < found[0] or found[1] < typed[1]):
+            state.intervals[var] = found  # narrower than the type says
+        if flag is not None and flag[0] != var:
+            state.flags[var] = flag
+        if offset is not None and offset[0] != var and self.flagged(offset[0], state):
+            state.offsets[var] = offset  # only to carry a flag over: kept for flagged bases
+        for name, carried_flag in carried:
+            state.flags[name] = carried_flag
+
+    @staticmethod
+    def flagged(var: str, state: State) -> bool:
+        return any(compared == var for compared, _, _ in state.flags.values())
+
+    def statement(self, node: ast.stmt, state: State) -> State | None:
+        if type(node) is not ast.If:
+            return super().statement(node, state)
+        state = self.transfer(node, state)
+        taken = self.narrow(node.test, True, state.copy())
+        skipped = self.narrow(node.test, False, state)
+        taken = self.block(node.body, taken) if taken is not None else None
+        skipped = self.block(node.orelse, skipped) if skipped is not None else None
+        return self.merge([taken, skipped])
+
+    def narrow(self, test: ast.expr, holds: bool, state: State) -> State | None:
+        """`state` where `test` is `holds`; None where that cannot be."""
+        kind = type(test)
+        if kind is ast.UnaryOp and type(test.op) is ast.Not:
+            return self.narrow(test.operand, not holds, state)
+        if kind is ast.BoolOp:
+            both = (type(test.op) is ast.And) == holds  # every operand has the value
+            if both:
+                for value in test.values:
+                    state = self.narrow(value, holds, state)
+                    if state is None:
+                        return None
+            return state
+        if kind is ast.Name:
+            flag = state.flags.get(test.id)
+            if flag is not None:
+                compared, op, constant = flag
+                return self.limit(state, compared, op if holds else _NEGATED[op], constant)
+            return state
+        if kind is not ast.Compare:
+            return state
+        operands = [test.left, *test.comparators]
+        for left, op, right in zip(operands, test.ops, operands[1:]):
+            op = type(op)
+            if len(test.ops) > 1 and not holds:
+                return state  # a failed chain fails at one link, which is not known
+            if op not in _NEGATED:
+                continue
+            if not holds:
+                op = _NEGATED[op]
+            if type(left) is ast.Name and type(right) is ast.Constant:
+                state = self.limit(state, left.id, op, right.value)
+            elif type(right) is ast.Constant and holds and op in (ast.Lt, ast.LtE):
+                state = self.within(state, left, right.value - (op is ast.Lt))
+            elif type(right) is ast.Name and type(left) is ast.Constant and op in _MIRRORED:
+                state = self.limit(state, right.id, _MIRRORED[op], left.value)
+            if state is None:
+                return None
+        return state
+
+    def within(self, state: State, test: ast.expr, high) -> State | None:
+        """`state` where `(v - c) % 2**32 <= high`: C's `c <= v && v <= c + high`, compiled
+        to one unsigned compare."""
+        if type(high) is not int or high < 0:
+            return state
+        if (
+            type(test) is not ast.BinOp
+            or type(test.op) is not ast.Mod
+            or type(test.right) is not ast.Constant
+            or type(test.right.value) is not int
+        ):
+            return state
+        limit = test.right.value
+        inner = _offset(test.left, state)
+        found = state.of(inner[0]) if inner is not None else None
+        if found is None or found[0] < 0 or found[1] >= limit or limit & (limit - 1):
+            return state
+        var, k = inner
+        low = -k % limit  # v + k wraps to [0, high] when v is in [low, low + high]
+        if low + high >= limit:
+            return state
+        state = self.limit(state, var, ast.GtE, low)
+        return None if state is None else self.limit(state, var, ast.LtE, low + high)
+
+    def limit(self, state: State, var: str, op: type, constant) -> State | None:
+        if type(constant) is not int or var not in self.own:
+            return state
+        narrowed = _narrowed(state.of(var), op, constant)
+        if narrowed is None:
+            return None
+        state.intervals[var] = narrowed
+        return state
+
+    def loop(self, node: ast.While | ast.For, state: State) -> State | None:
+        """ForwardFlow.loop, with the bounds still moving after `_WIDEN_AFTER` rounds
+        dropped: a counter compared with an unknown bound would take 2**32 rounds."""
+        settled = self.heads.get(id(node))
+        head = state if settled is None else self.join([settled, state])
+        rounds = 0
+        while True:
+            self.loops.append(([], []))
+            end = self.block(node.body, self.copy(head))
+            breaks, continues = self.loops.pop()
+            new_head = self.merge([head, end, *continues])
+            rounds += 1
+            if rounds >= _WIDEN_AFTER and new_head is not None:
+                new_head.intervals = {
+                    var: bounds
+                    for var, bounds in new_head.intervals.items()
+                    if head.intervals.get(var) == bounds
+                }
+            if new_head == head:
+                break
+            head = new_head
+        self.heads[id(node)] = self.copy(head)
+        always = type(node) is ast.While and type(node.test) is ast.Constant and node.test.value
+        return self.merge(breaks if always else [*breaks, head])
+
+
+def _unwrapped(node: ast.expr, state: State) -> ast.expr:
+    """`node` with each wrap its operand's interval makes redundant dropped."""
+    kind = type(node)
+    if kind is ast.Name or kind is ast.Constant:
+        return node
+    node = with_children(node, lambda child: _unwrapped(child, state))
+    if _wraps(node):
+        limit = node.right.value + (type(node.op) is ast.BitAnd)
+        inner = interval(node.left, state)
+        if inner is not None and 0 <= inner[0] and inner[1] < limit:
+            return node.left
+    return node
+
+
+def drop_wraps_in_range(func: ast.FunctionDef, local_types: list[ValType]) -> ast.FunctionDef:
+    """Drop the wraps of `func` that the ranges its tests establish make redundant.
+    `local_types`: of its Wasm locals, parameters first (local k is `l<k>`, and its webs
+    `l<k>_<n>`; each holds a value of its type, reduced, or an element index)."""
+    survey = _Survey({a.arg for a in func.args.args})
+    survey.block(func.body)
+    if not survey.candidates:
+        return func
+    nonlocals = {n for node in func.body if type(node) is ast.Nonlocal for n in node.names}
+    own = survey.stored - nonlocals
+    types = {}
+    for var in own - survey.signed:
+        local = var[1:].partition("_")[0]
+        if var[:1] == "l" and local.isdigit() and int(local) < len(local_types):
+            bits = _INT_BITS.get(local_types[int(local)])
+            if bits is not None:
+                types[var] = (0, (1 << bits) - 1)
+    if survey.tested():
+        flow = _Ranges(own, survey.candidates)
+        try:
+            flow.block(func.body, State(types))
+        except Unsupported:
+            return func
+        before = flow.before
+    else:  # nothing tested: the types alone, everywhere
+        everywhere = State(types)
+        before = dict.fromkeys(survey.candidates, everywhere)
+    _rewrite(func.body, before)
+    return func
+
+
+class _Survey:
+    """One walk over a function: what it assigns; what it loads through a signed view
+    (lower/signed.py: those hold negative values, not their type's); the statements that
+    wrap a value of one variable (`(v - 1) % 4294967296`), the only ones the rewrite may
+    change; and whether a test could bound such a variable (the dataflow runs only then)."""
+
+    def __init__(self, params: set[str]):
+        self.stored = set(params)
+        self.signed: set[str] = set()
+        self.candidates: set[int] = set()
+        self.wrapped: set[str] = set()  # the variables of candidate wraps
+        self.compared: set[str] = set()  # variables compared with a constant
+        self.derived: dict[str, set[str]] = {}  # variable -> those assigned from it
+
+    def tested(self) -> bool:
+        reach = set(self.compared)
+        pending = list(reach)
+        while pending:
+            for var in self.derived.get(pending.pop(), ()):
+                if var not in reach:
+                    reach.add(var)
+                    pending.append(var)
+        return not reach.isdisjoint(self.wrapped)
+
+    def block(self, statements: list[ast.stmt]) -> None:
+        for node in statements:
+            if type(node) is ast.Assign:
+                self.assign(node)
+            wraps = False
+            for expr in evaluated(node):
+                for sub in walk(expr):
+                    kind = type(sub)
+                    if kind is ast.Compare:
+                        self.compare(sub)
+                    elif kind is ast.BinOp and _wraps(sub):
+                        var = _one_variable(sub.left)
+                        if var is not None:
+                            self.wrapped.add(var)
+                            wraps = True
+            if wraps:
+                self.candidates.add(id(node))
+            for nested in nested_blocks(node):
+                self.block(nested)
+
+    def assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            if type(target) is not ast.Name:
+                continue
+            self.stored.add(target.id)
+            if type(node.value) is ast.Subscript:
+                loaded = _view_range(node.value)
+                if loaded is not None and loaded[0] < 0:
+                    self.signed.add(target.id)
+            source = _one_variable(node.value)
+            if source is not None:
+                self.derived.setdefault(source, set()).add(target.id)
+
+    def compare(self, node: ast.Compare) -> None:
+        operands = [node.left, *node.comparators]
+        if any(type(o) is ast.Constant for o in operands):
+            for operand in operands:
+                var = _one_variable(operand)
+                if var is not None:
+                    self.compared.add(var)
+
+
+def _wraps(node: ast.expr) -> bool:
+    """Whether `node` is `x % 2**k` or `x & (2**k - 1)` (k > 0) of a non-constant x."""
+    if type(node) is not ast.BinOp or type(node.right) is not ast.Constant:
+        return False
+    op = type(node.op)
+    if op is not ast.Mod and op is not ast.BitAnd:
+        return False
+    limit = node.right.value
+    if type(limit) is not int:
+        return False
+    limit += op is ast.BitAnd
+    return limit > 1 and limit & (limit - 1) == 0 and type(node.left) is not ast.Constant
+
+
+def _one_variable(node: ast.expr) -> str | None:
+    """v if `node` is a variable v, or v and constants combined (`v - 1`, `v * 7`,
+    `(v >> 24) & 255`): the wraps whose range a test on v may settle."""
+    while type(node) is ast.BinOp:
+        if type(node.right) is ast.Constant:
+            node = node.left
+        elif type(node.left) is ast.Constant:
+            node = node.right
+        else:
+            return None
+    return node.id if type(node) is ast.Name else None
+
+
+def _rewrite(statements: list[ast.stmt], before: dict[int, State]) -> None:
+    for node in statements:
+        state = before.get(id(node))
+        if state is not None:
+            rewrite_statement(node, lambda expr, s=state: _unwrapped(expr, s))
+        for nested in nested_blocks(node):
+            _rewrite(nested, before)
