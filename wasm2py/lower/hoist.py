@@ -81,7 +81,7 @@ class _Rewriter:
     def __init__(self, invariant: set[str], hoister: _Hoister):
         self.invariant = invariant
         self.hoister = hoister
-        self.hoisted: dict[str, tuple[str, ast.expr]] = {}  # ast.dump -> (temp, expression)
+        self.hoisted: dict[tuple, tuple[str, ast.expr]] = {}  # _key -> (temp, expression)
 
     def statements(self, statements: list[ast.stmt]) -> None:
         for node in statements:
@@ -103,7 +103,7 @@ class _Rewriter:
     def settle(self, node: ast.expr, reads: frozenset | None) -> ast.expr:
         """`node`, or a temporary holding it if it is an invariant operation on variables."""
         if reads and type(node) is ast.BinOp:
-            key = ast.dump(node)
+            key = _key(node)
             if key not in self.hoisted:
                 self.hoisted[key] = (self.hoister.new_temp(), node)
             return ast.Name(id=self.hoisted[key][0], ctx=ast.Load())
@@ -124,14 +124,26 @@ class _Rewriter:
             node.left = self.settle(node.left, left)
             node.right = self.settle(node.right, right)
             return _NOT_INVARIANT
-        for field, value in ast.iter_fields(node):
+        # No ast.iter_fields: its generator costs more than the visit on these small nodes.
+        for field in node._fields:
+            value = getattr(node, field)
             if isinstance(value, ast.expr):
-                setattr(node, field, self.settle(value, self.visit(value)))
-            elif isinstance(value, list):
-                value[:] = [
-                    self.settle(v, self.visit(v)) if isinstance(v, ast.expr) else v for v in value
-                ]
+                setattr(node, field, self.top(value))
+            elif type(value) is list and value and isinstance(value[0], ast.expr):
+                value[:] = [self.top(v) for v in value]
         return _NOT_INVARIANT
+
+
+def _key(node: ast.expr) -> tuple | str:
+    """Equal for invariant expressions (of BinOp, Name and Constant) that compute the same
+    thing: ast.dump's text, which is several times slower to build."""
+    kind = type(node)
+    if kind is ast.Name:
+        return node.id
+    if kind is ast.Constant:
+        # The type too: 1, 1.0 and True are equal keys otherwise; repr tells -0.0 from 0.0.
+        return (type(node.value), repr(node.value))
+    return (type(node.op), _key(node.left), _key(node.right))
 
 
 def _harmless(node: ast.BinOp) -> bool:
