@@ -21,6 +21,7 @@ import functools
 from .dataflow import ForwardFlow, Unsupported
 from .env import memory_bytes_id, memory_view_id
 from .exprs import (
+    children,
     evaluated,
     names,
     nested_blocks,
@@ -28,7 +29,6 @@ from .exprs import (
     only_memory_traps,
     stored_names,
     trap_free,
-    walk,
 )
 from .global_alignment import EVERYTHING, trailing_zeros
 from .indices import use_element_indices
@@ -141,30 +141,37 @@ class _Scan:
 
     def block(self, statements: list[ast.stmt], in_loop: bool = False) -> None:
         for node in statements:
-            if isinstance(node, ast.Nonlocal):
+            kind = type(node)
+            if kind is ast.Nonlocal:
                 self.nonlocals.update(node.names)
                 continue
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
+            reads = None
+            if kind is ast.Assign:
+                targets = node.targets
+                for target in targets:
                     self.stored.update(stored_names(target))
-            single = (
-                node.targets[0] if type(node) is ast.Assign and len(node.targets) == 1 else None
-            )
-            reads = self.sources.setdefault(single.id, set()) if type(single) is ast.Name else None
-            for expr in evaluated(node):
-                for sub in walk(expr):
-                    kind = type(sub)
-                    if kind is ast.Name:
-                        if reads is not None:
-                            reads.add(sub.id)
-                    elif kind is ast.Call and (
-                        _accessor(sub, _LOAD_VIEWS) or _accessor(sub, _STORE_VIEWS)
-                    ):
-                        self.candidates.add(id(node))
-                        read = names(sub.args[1])
-                        self.in_addresses |= read
-                        if in_loop:
-                            self.in_loop_addresses |= read
+                if len(targets) == 1 and type(targets[0]) is ast.Name:
+                    reads = self.sources.setdefault(targets[0].id, set())
+            # Every function with memory accesses comes through here: a plain stack, not walk().
+            pending = evaluated(node)
+            while pending:
+                sub = pending.pop()
+                kind = type(sub)
+                if kind is ast.Name:
+                    if reads is not None:
+                        reads.add(sub.id)
+                    continue
+                if kind is ast.Constant:
+                    continue
+                if kind is ast.Call and (
+                    _accessor(sub, _LOAD_VIEWS) or _accessor(sub, _STORE_VIEWS)
+                ):
+                    self.candidates.add(id(node))
+                    read = names(sub.args[1])
+                    self.in_addresses |= read
+                    if in_loop:
+                        self.in_loop_addresses |= read
+                pending.extend(children(sub))
             for statements in nested_blocks(node):
                 self.block(statements, in_loop or type(node) is ast.While)
 
@@ -205,19 +212,26 @@ class _Flow(ForwardFlow[State]):
         return dict(state)
 
     def transfer(self, node: ast.stmt, state: State) -> State:
-        if id(node) in self.candidates:
-            self.before[id(node)] = dict(state)
-        if type(node) is ast.Assign:
-            value = Alignment(state, self.facts).of(node.value)
-            (single,) = node.targets if len(node.targets) == 1 else (None,)
-            if type(single) is ast.Name and single.id in self.pointers:
-                self.assignments[id(node)] = (node, dict(state))
-            for target in node.targets:
+        key = id(node)
+        if key in self.candidates:
+            self.before[key] = dict(state)
+        if type(node) is not ast.Assign:
+            return state
+        targets = node.targets
+        if len(targets) != 1 or type(targets[0]) is not ast.Name:
+            for target in targets:
                 for var in stored_names(target):
                     state.pop(var, None)
-            target = single
-            if type(target) is ast.Name and value and target.id not in self.volatile:
-                state[target.id] = value
+            return state
+        var = targets[0].id
+        if var in self.pointers:
+            self.assignments[key] = (node, dict(state))
+        # The value's alignment only matters to a variable the flow tracks.
+        value = UNKNOWN if var in self.volatile else Alignment(state, self.facts).of(node.value)
+        if value:
+            state[var] = value
+        else:
+            state.pop(var, None)
         return state
 
 
