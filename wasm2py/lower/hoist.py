@@ -48,19 +48,25 @@ class _Hoister:
         self.loops = loops  # id of a While -> the variables written in it
         self.count = 0
 
-    def block(self, statements: list[ast.stmt]) -> None:
+    def block(self, statements: list[ast.stmt], outer: frozenset[str] | None = None) -> None:
+        """`outer`: what is invariant in the innermost loop around `statements`, if any."""
         result: list[ast.stmt] = []
         for node in statements:
+            inner = outer
             if isinstance(node, ast.While):
-                result.extend(self.loop(node))
+                inner = frozenset(self.own - self.loops[id(node)])
+                # The outer loop's rewrite already took out every expression invariant
+                # over the same variables: a second walk would find nothing.
+                if inner != outer:
+                    result.extend(self.loop(node, inner))
             result.append(node)
             for nested in nested_blocks(node):
-                self.block(nested)
+                self.block(nested, inner)
         statements[:] = result
 
-    def loop(self, node: ast.While) -> list[ast.stmt]:
+    def loop(self, node: ast.While, invariant: frozenset[str]) -> list[ast.stmt]:
         """Replace `node`'s invariant expressions by temporaries; their assignments."""
-        rewriter = _Rewriter(self.own - self.loops[id(node)], self)
+        rewriter = _Rewriter(invariant, self)
         node.test = rewriter.top(node.test)
         rewriter.statements(node.body)
         return [
@@ -78,7 +84,7 @@ class _Rewriter:
     trap nor have an effect and its operands are invariant; the largest invariant operations
     (those with an operand that is a variable) become temporaries."""
 
-    def __init__(self, invariant: set[str], hoister: _Hoister):
+    def __init__(self, invariant: frozenset[str], hoister: _Hoister):
         self.invariant = invariant
         self.hoister = hoister
         self.hoisted: dict[tuple, tuple[str, ast.expr]] = {}  # _key -> (temp, expression)
