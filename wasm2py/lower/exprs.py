@@ -10,7 +10,6 @@ statement. Generated code has no assignment expressions (`:=`); tests/test_lower
 from __future__ import annotations
 
 import ast
-import copy
 from collections.abc import Callable
 
 import wasm2py_runtime.numeric as runtime_numeric
@@ -152,7 +151,10 @@ def with_children(node: ast.expr, rewrite: Callable[[ast.expr], ast.expr]) -> as
     """`node` with each sub-expression replaced by `rewrite(sub)`: a copy if any changed,
     never changed in place (lowering may share a subexpression between statements)."""
     changes = {}
-    for field, value in ast.iter_fields(node):
+    # Fields and a shallow copy by hand: ast.iter_fields and copy.copy cost more than the
+    # rewrite of these small nodes.
+    for field in node._fields:
+        value = getattr(node, field, None)
         if isinstance(value, ast.expr):
             new = rewrite(value)
             if new is not value:
@@ -163,10 +165,10 @@ def with_children(node: ast.expr, rewrite: Callable[[ast.expr], ast.expr]) -> as
                 changes[field] = new_list
     if not changes:
         return node
-    node = copy.copy(node)
-    for field, value in changes.items():
-        setattr(node, field, value)
-    return node
+    kind = type(node)
+    copied = kind.__new__(kind)
+    copied.__dict__.update(node.__dict__, **changes)
+    return copied
 
 
 def rewrite_statement(node: ast.stmt, rewrite: Callable[[ast.expr], ast.expr]) -> None:
