@@ -132,7 +132,7 @@ class _Rewriter:
             return _NOT_INVARIANT
         # No ast.iter_fields: its generator costs more than the visit on these small nodes.
         for field in node._fields:
-            value = getattr(node, field)
+            value = getattr(node, field, None)
             if isinstance(value, ast.expr):
                 setattr(node, field, self.top(value))
             elif type(value) is list and value and isinstance(value[0], ast.expr):

@@ -36,7 +36,12 @@ class _Reaching(ForwardFlow[Reach]):
     def __init__(self, tracked: set[str], statement_reads: StatementReads):
         super().__init__()
         self.tracked = tracked
-        self.statement_reads = statement_reads
+        # statement id -> the tracked variables it reads: once, not on every round of a loop
+        self.tracked_reads = {
+            key: read & tracked
+            for key, (_, read) in statement_reads.items()
+            if not read.isdisjoint(tracked)
+        }
         self.parent: dict[tuple[str, int], tuple[str, int]] = {}
         self.united: set[tuple[str, frozenset]] = set()
         self.reads: dict[int, tuple[ast.stmt, dict[str, frozenset]]] = {}
@@ -62,20 +67,26 @@ class _Reaching(ForwardFlow[Reach]):
         first, *rest = states
         joined = dict(first)
         for other in rest:
+            # Paths that meet mostly carry the same sets, often the very same objects.
+            if other == joined:
+                continue
             for var, definitions in other.items():
                 mine = joined.get(var)
-                joined[var] = definitions if mine is None else mine | definitions
+                if mine is None:
+                    joined[var] = definitions
+                elif mine is not definitions:
+                    joined[var] = mine | definitions
         return joined
 
     def copy(self, state: Reach) -> Reach:
         return dict(state)
 
     def transfer(self, node: ast.stmt, state: Reach) -> Reach:
-        entry = self.statement_reads.get(id(node))
-        if entry is None:
+        read = self.tracked_reads.get(id(node))
+        if read is None:
             return self.define(node, state)
         seen: dict[str, frozenset] = {}
-        for var in entry[1] & self.tracked:
+        for var in read:
             definitions = state.get(var)
             if definitions:
                 seen[var] = definitions
