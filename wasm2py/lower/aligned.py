@@ -282,11 +282,12 @@ class _UseViews:
         kind = type(node)
         if kind is ast.Name or kind is ast.Constant:
             return node
-        for field, value in ast.iter_fields(node):
+        for field in node._fields:  # not ast.iter_fields: its generator costs more
+            value = getattr(node, field, None)
             if isinstance(value, ast.expr):
                 setattr(node, field, self.expr(value))
-            elif isinstance(value, list):
-                value[:] = [self.expr(v) if isinstance(v, ast.expr) else v for v in value]
+            elif type(value) is list and value and isinstance(value[0], ast.expr):
+                value[:] = [self.expr(v) for v in value]
         if kind is ast.Subscript:
             return self.load(node)
         return node

@@ -234,14 +234,15 @@ def evaluated(node: ast.stmt) -> list[ast.expr]:
     return [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
 
 
-def nested_blocks(node: ast.stmt) -> list[list[ast.stmt]]:
-    """The statement lists inside a compound statement (if, while, try); none for others."""
+def nested_blocks(node: ast.stmt) -> tuple[list[ast.stmt], ...]:
+    """The statement lists inside a compound statement (if, while, try); none for others.
+    (Every pass asks this of every statement: tuples, one shared when empty.)"""
     kind = type(node)
     if kind is ast.If or kind is ast.While:
-        return [node.body, node.orelse]
+        return (node.body, node.orelse)
     if kind is ast.Try:
-        return [node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody]
-    return []
+        return (node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody)
+    return ()
 
 
 def leading_constants(func: ast.FunctionDef) -> tuple[dict[str, int], set[str]]:
