@@ -106,7 +106,7 @@ class _Rewriter:
     def top(self, node: ast.expr) -> ast.expr:
         return self.settle(node, self.visit(node))
 
-    def settle(self, node: ast.expr, reads: frozenset | None) -> ast.expr:
+    def settle(self, node: ast.expr, reads: bool | None) -> ast.expr:
         """`node`, or a temporary holding it if it is an invariant operation on variables."""
         if reads and type(node) is ast.BinOp:
             key = _key(node)
@@ -115,18 +115,18 @@ class _Rewriter:
             return ast.Name(id=self.hoisted[key][0], ctx=ast.Load())
         return node
 
-    def visit(self, node: ast.expr) -> frozenset | None:
-        """The variables an invariant `node` reads, or None if it is not invariant; rewrites
-        the invariant parts of a node that is not."""
+    def visit(self, node: ast.expr) -> bool | None:
+        """Whether an invariant `node` reads a variable (only those are worth a temporary), or
+        None if it is not invariant; rewrites the invariant parts of a node that is not."""
         kind = type(node)
         if kind is ast.Constant:
-            return frozenset()
+            return False
         if kind is ast.Name:
-            return frozenset((node.id,)) if node.id in self.invariant else _NOT_INVARIANT
+            return True if node.id in self.invariant else _NOT_INVARIANT
         if kind is ast.BinOp:
             left, right = self.visit(node.left), self.visit(node.right)
             if left is not None and right is not None and _harmless(node):
-                return left | right
+                return left or right
             node.left = self.settle(node.left, left)
             node.right = self.settle(node.right, right)
             return _NOT_INVARIANT
