@@ -51,6 +51,8 @@ _STORE_VIEWS = {
     "store_f64": ("d", 3),
 }
 UNKNOWN = 0
+# Operations whose result is a multiple of what both operands are multiples of.
+_MEETS = frozenset({ast.Add, ast.Sub, ast.BitOr, ast.BitXor})
 
 
 class Alignment:
@@ -61,30 +63,32 @@ class Alignment:
         self.facts = facts  # variables aligned at all times: private globals like the stack pointer
 
     def of(self, node: ast.expr) -> int:
-        if isinstance(node, ast.Constant):
+        kind = type(node)  # exact types: generated code has no subclasses of these
+        if kind is ast.Name:
+            known = self.known.get(node.id)
+            return self.facts.get(node.id, UNKNOWN) if known is None else known
+        if kind is ast.BinOp:
+            return self._binop(node)
+        if kind is ast.Constant:
             value = node.value
-            if isinstance(value, int) and not isinstance(value, bool):
+            if type(value) is int:
                 return trailing_zeros(value)
             return UNKNOWN
-        if isinstance(node, ast.Name):
-            return self.known.get(node.id, self.facts.get(node.id, UNKNOWN))
-        if isinstance(node, ast.BinOp):
-            return self._binop(node)
-        if isinstance(node, ast.IfExp):
+        if kind is ast.IfExp:
             return min(self.of(node.body), self.of(node.orelse))
         return UNKNOWN
 
     def _binop(self, node: ast.BinOp) -> int:
-        op, left, right = node.op, node.left, node.right
-        if isinstance(op, (ast.Add, ast.Sub, ast.BitOr, ast.BitXor)):
+        op, left, right = type(node.op), node.left, node.right
+        if op in _MEETS:
             return min(self.of(left), self.of(right))
-        if isinstance(op, ast.Mult):
+        if op is ast.Mult:
             return min(self.of(left) + self.of(right), EVERYTHING)
-        if isinstance(op, ast.BitAnd):
+        if op is ast.BitAnd:
             return max(self.of(left), self.of(right))
-        if isinstance(op, ast.LShift) and isinstance(right, ast.Constant):
+        if op is ast.LShift and type(right) is ast.Constant:
             return min(self.of(left) + right.value, EVERYTHING)
-        if isinstance(op, ast.Mod) and isinstance(right, ast.Constant):
+        if op is ast.Mod and type(right) is ast.Constant:
             # x % 2**k keeps x's low k bits: the wrap of an add or sub.
             divisor = right.value
             if isinstance(divisor, int) and divisor > 0 and divisor & (divisor - 1) == 0:
