@@ -33,7 +33,7 @@ from .exprs import (
 from .global_alignment import EVERYTHING, trailing_zeros
 from .indices import use_element_indices
 from .signed import load_signed_where_compared_signed
-from .webs import split_webs, statement_reads
+from .webs import StatementReads, split_webs
 
 # accessor -> (view format, log2 of the width)
 _LOAD_VIEWS = {
@@ -50,6 +50,7 @@ _STORE_VIEWS = {
     "store_u64": ("Q", 3),
     "store_f64": ("d", 3),
 }
+_ACCESSORS = {**_LOAD_VIEWS, **_STORE_VIEWS}
 UNKNOWN = 0
 # Operations whose result is a multiple of what both operands are multiples of.
 _MEETS = frozenset({ast.Add, ast.Sub, ast.BitOr, ast.BitXor})
@@ -121,7 +122,8 @@ def _accessor(node: ast.expr, table: dict) -> tuple[str, int] | None:
 
 class _Scan:
     """One pass over the function: which statements hold accesses, which variables it
-    assigns, and which are nonlocal (globals, which calls may write)."""
+    assigns, which are nonlocal (globals, which calls may write), and what each statement
+    reads (the names its own expressions load)."""
 
     def __init__(self) -> None:
         self.candidates: set[int] = set()
@@ -130,6 +132,7 @@ class _Scan:
         self.in_addresses: set[str] = set()  # variables some access's address reads
         self.in_loop_addresses: set[str] = set()  # those read by an access in a loop
         self.sources: dict[str, set[str]] = {}  # variable -> what its definitions read
+        self.reads: StatementReads = {}
 
     def pointers(self, roots: set[str] | None = None) -> set[str]:
         """The variables read in addresses (or `roots`), and those their definitions read,
@@ -156,26 +159,31 @@ class _Scan:
                     self.stored.update(stored_names(target))
                 if len(targets) == 1 and type(targets[0]) is ast.Name:
                     reads = self.sources.setdefault(targets[0].id, set())
+            read: set[str] = set()
             # Every function with memory accesses comes through here: a plain stack, not walk().
             pending = evaluated(node)
             while pending:
                 sub = pending.pop()
                 kind = type(sub)
                 if kind is ast.Name:
-                    if reads is not None:
+                    if type(sub.ctx) is ast.Load:
+                        read.add(sub.id)
+                    elif reads is not None:
                         reads.add(sub.id)
                     continue
                 if kind is ast.Constant:
                     continue
-                if kind is ast.Call and (
-                    _accessor(sub, _LOAD_VIEWS) or _accessor(sub, _STORE_VIEWS)
-                ):
+                if kind is ast.Call and _accessor(sub, _ACCESSORS):
                     self.candidates.add(id(node))
-                    read = names(sub.args[1])
-                    self.in_addresses |= read
+                    address = names(sub.args[1])
+                    self.in_addresses |= address
                     if in_loop:
-                        self.in_loop_addresses |= read
+                        self.in_loop_addresses |= address
                 pending.extend(children(sub))
+            if read:
+                self.reads[id(node)] = (node, read)
+                if reads is not None:
+                    reads |= read
             for statements in nested_blocks(node):
                 self.block(statements, in_loop or type(node) is ast.While)
 
@@ -248,12 +256,14 @@ class _UseViews:
         own: set[str],
         facts: dict[str, int],
         states: dict[int, tuple[ast.stmt, State]],
+        reads: StatementReads,
     ):
         self.before = before
         self.own = own  # the function's own variables: no call can change them
         self.facts = facts
         self.alignment = Alignment({}, facts)
         self.states = states  # gains each rewritten statement, with the state before it
+        self.reads = reads  # follows a statement replaced by a new one
         self.views_made = 0
         self.viewed: set[int] = set()  # the statements that now access views
 
@@ -265,6 +275,10 @@ class _UseViews:
                 made = self.views_made
                 statements[k] = new = self.statement(node)
                 self.states[id(new)] = (new, state)
+                if new is not node:
+                    # A store now assigns to a view: it reads the view instead of the memory
+                    # and the accessor, none of them a variable of the function.
+                    self.reads[id(new)] = (new, self.reads.pop(id(node))[1])
                 if self.views_made != made:
                     self.viewed.add(id(new))
             for nested in nested_blocks(node):
@@ -354,11 +368,13 @@ def use_aligned_views(func: ast.FunctionDef, facts: dict[str, int]) -> ast.Funct
     params = {a.arg for a in func.args.args}
     own = (scan.stored | params) - scan.nonlocals
     states = flow.assignments
-    views = _UseViews(flow.before, own, facts, states)
+    # What each statement reads, from the scan: a view access reads other names than the
+    # accessor call it replaced, but the same variables.
+    reads = scan.reads
+    views = _UseViews(flow.before, own, facts, states, reads)
     views.block(func.body)
     if not views.viewed or not scan.in_loop_addresses:
         return func  # what follows pays off in loops only
-    reads = statement_reads(func.body)
     # A parameter's webs split too: the one it has on entry keeps its name.
     renames, new_names = split_webs(
         func, _mixed(states, scan.pointers(scan.in_loop_addresses) & own, facts), reads

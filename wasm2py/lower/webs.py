@@ -15,14 +15,14 @@ import ast
 
 from .dataflow import ForwardFlow, Unsupported
 from .exprs import (
-    children,
-    evaluated,
     nested_blocks,
     rewrite_statement,
     stored_names,
     with_children,
 )
 
+# statement id -> (statement, the variables its own expressions read), for every statement
+# that reads one
 StatementReads = dict[int, tuple[ast.stmt, set[str]]]
 Reach = dict[str, frozenset]  # variable -> the definitions (statement ids) that reach here
 _ENTRY = 0  # the definition a variable has on entry (a parameter's argument)
@@ -103,29 +103,6 @@ class _Reaching(ForwardFlow[Reach]):
         return state
 
 
-def statement_reads(statements: list[ast.stmt], found: StatementReads | None = None):
-    """statement id -> (statement, the variables its own expressions read), for every
-    statement that reads one."""
-    if found is None:
-        found = {}
-    for node in statements:
-        read: set[str] = set()
-        for expr in evaluated(node):
-            pending = [expr]
-            while pending:
-                sub = pending.pop()
-                if type(sub) is ast.Name:
-                    if type(sub.ctx) is ast.Load:
-                        read.add(sub.id)
-                elif type(sub) is not ast.Constant:
-                    pending.extend(children(sub))
-        if read:
-            found[id(node)] = (node, read)
-        for nested in nested_blocks(node):
-            statement_reads(nested, found)
-    return found
-
-
 def _renamed(node: ast.expr, names: dict[str, str]) -> ast.expr:
     """`node` with the variables of `names` read under their new names (copied, not changed
     in place: lowering may share a subexpression between statements)."""
@@ -158,8 +135,9 @@ def split_webs(
     func: ast.FunctionDef, candidates: set[str], reads: StatementReads
 ) -> tuple[dict[int, dict[str, str]], set[str]]:
     """Give each web of the `candidates` (local variables, no globals) its own name.
-    `reads`: from `statement_reads`. Returns, for each statement whose reads were renamed,
-    (statement id -> {old name: new name}); and the new names."""
+    `reads`: what each statement reads (from lower/aligned.py's scan). Returns, for each
+    statement whose reads were renamed, (statement id -> {old name: new name}); and the new
+    names."""
     found: dict[str, list[ast.Assign]] = {}
     other = _definitions(func.body, found)
     tracked = {var for var in candidates - other if len(found.get(var, ())) > 1}
