@@ -354,17 +354,19 @@ def lower_numeric(fl, ins: Instr) -> None:
         operands = [
             fl.to_temp(e) if again or not e.pure else e for e, again in zip(operands, repeated)
         ]
-    exprs = tuple(e.expr for e in operands)
+    # Lists, not generator expressions: this runs for every numeric instruction.
+    exprs = tuple([e.expr for e in operands])
     expr = template_builder(template)(*exprs)
-    if all(isinstance(e, ast.Constant) for e in exprs):
+    constant = [type(e) is ast.Constant for e in exprs]
+    if all(constant):
         expr = fold(expr)
-    elif any(isinstance(e, ast.Constant) for e in exprs):
+    elif any(constant):
         expr = fold_template_constants(expr, exprs)
     fl.stack.push(
         Entry(
             expr,
-            reads=frozenset().union(*(e.reads for e in operands)),
-            pure=not traps and all(e.pure for e in operands),
-            depth=1 + max((e.depth for e in operands), default=0),
+            reads=frozenset().union(*[e.reads for e in operands]),
+            pure=not traps and all([e.pure for e in operands]),
+            depth=1 + max([e.depth for e in operands], default=0),
         )
     )
