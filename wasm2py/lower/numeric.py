@@ -126,12 +126,14 @@ def fold_template_constants(node: ast.expr, operands: tuple) -> ast.expr:
     now. Operand subtrees (already folded when they were built) are not entered. A conditional
     on a constant is its branch: `a / 2.0 if 2.0 else fdiv(a, 2.0)` is `a / 2.0`.
     """
-    if isinstance(node, ast.IfExp) and not any(node is o for o in operands):
+    # `in` compares AST nodes by identity (they define no equality), without a generator.
+    is_operand = node in operands
+    if isinstance(node, ast.IfExp) and not is_operand:
         node.test = fold_template_constants(node.test, operands)
         if isinstance(node.test, ast.Constant):
             return fold_template_constants(node.body if node.test.value else node.orelse, operands)
         return node
-    if any(node is o for o in operands) or not isinstance(node, ast.BinOp):
+    if is_operand or not isinstance(node, ast.BinOp):
         if isinstance(node, (ast.Compare, ast.Call)):
             for i, arg in enumerate(getattr(node, "comparators", None) or node.args):
                 folded = fold_template_constants(arg, operands)
