@@ -224,7 +224,10 @@ def evaluated(node: ast.stmt) -> list[ast.expr]:
     """
     kind = type(node)
     if kind is ast.Assign:
-        return [node.value, *(t for t in node.targets if stored_names(t) == [])]
+        targets = node.targets
+        if len(targets) == 1 and type(targets[0]) is ast.Name:
+            return [node.value]  # the usual `name = value`, without the generator below
+        return [node.value, *(t for t in targets if stored_names(t) == [])]
     if kind is ast.If or kind is ast.While:
         return [node.test]
     if kind is ast.Expr or kind is ast.Return:
