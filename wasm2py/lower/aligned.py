@@ -205,6 +205,7 @@ class _Flow(ForwardFlow[State]):
         self.candidates = scan.candidates
         self.volatile = scan.nonlocals  # never tracked: written where the flow cannot see
         self.pointers = scan.pointers()
+        self.alignment = Alignment({}, facts)  # of the state at hand: one, not one per statement
         self.before: dict[int, State] = {}
         # statement id -> (statement, state before it), for assignments to address variables
         self.assignments: dict[int, tuple[ast.stmt, State]] = {}
@@ -239,7 +240,10 @@ class _Flow(ForwardFlow[State]):
         if var in self.pointers:
             self.assignments[key] = (node, dict(state))
         # The value's alignment only matters to a variable the flow tracks.
-        value = UNKNOWN if var in self.volatile else Alignment(state, self.facts).of(node.value)
+        value = UNKNOWN
+        if var not in self.volatile:
+            self.alignment.known = state
+            value = self.alignment.of(node.value)
         if value:
             state[var] = value
         else:

@@ -40,6 +40,8 @@ def children(node: ast.expr) -> tuple:
     if kind is ast.BinOp:
         return (node.left, node.right)
     if kind is ast.Call:
+        if not node.keywords:  # generated calls have none: no generator for them
+            return (node.func, *node.args)
         return (node.func, *node.args, *(keyword.value for keyword in node.keywords))
     if kind is ast.Subscript:
         return (node.value, node.slice)
