@@ -104,6 +104,9 @@ class _Rewriter:
                 node.value = self.top(node.value)
 
     def top(self, node: ast.expr) -> ast.expr:
+        kind = type(node)
+        if kind is ast.Name or kind is ast.Constant:
+            return node  # a leaf: nothing inside to rewrite, and no operation to hoist
         return self.settle(node, self.visit(node))
 
     def settle(self, node: ast.expr, reads: bool | None) -> ast.expr:
