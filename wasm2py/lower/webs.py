@@ -106,11 +106,14 @@ class _Reaching(ForwardFlow[Reach]):
 def _renamed(node: ast.expr, names: dict[str, str]) -> ast.expr:
     """`node` with the variables of `names` read under their new names (copied, not changed
     in place: lowering may share a subexpression between statements)."""
-    if type(node) is ast.Name:
+    kind = type(node)
+    if kind is ast.Name:
         new = names.get(node.id)
         if new is None or type(node.ctx) is not ast.Load:
             return node
         return ast.Name(id=new, ctx=ast.Load())
+    if kind is ast.Constant:
+        return node
     return with_children(node, lambda child: _renamed(child, names))
 
 
