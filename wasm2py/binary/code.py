@@ -118,9 +118,16 @@ def read_instrs(r: Reader, has_data_count: bool = True) -> list[Instr]:
     instrs: list[Instr] = []
     append = instrs.append
     open_blocks: list[int] = []  # the opcode of each enclosing block; `else` replaces `if`
+    data, end = r.data, r.end
     while True:
         start = r.pos
-        op, read_imm = read_op(r)
+        # A one-byte opcode, nearly all of them, without a call; read_op for the rest.
+        entry = _DECODE.get(data[start]) if start < end else None
+        if entry is None:
+            op, read_imm = read_op(r)
+        else:
+            r.pos = start + 1
+            op, read_imm = entry
         code = op.code
         if code in _NEEDS_DATA_COUNT and not has_data_count:
             raise r.error("data count section required", start)

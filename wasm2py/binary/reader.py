@@ -93,11 +93,13 @@ class Reader:
 
     def uleb(self, bits: int) -> int:
         """An unsigned LEB128 of at most `bits` bits, in at most ceil(bits / 7) bytes."""
-        byte = self.u8()
-        if byte < 0x80 and (bits >= 7 or byte < 1 << bits):
-            return byte  # the common one-byte case
+        pos = self.pos
+        if pos < self.end:
+            byte = self.data[pos]
+            if byte < 0x80 and (bits >= 7 or byte < 1 << bits):
+                self.pos = pos + 1
+                return byte  # the common one-byte case
         result, shift, left = 0, 0, bits
-        self.pos -= 1
         while True:
             if left <= 0:
                 raise self.error("integer representation too long")

@@ -21,6 +21,7 @@ import functools
 from .dataflow import ForwardFlow, Unsupported
 from .env import memory_bytes_id, memory_view_id
 from .exprs import (
+    children,
     evaluated,
     names,
     nested_blocks,
@@ -28,12 +29,11 @@ from .exprs import (
     only_memory_traps,
     stored_names,
     trap_free,
-    walk,
 )
 from .global_alignment import EVERYTHING, trailing_zeros
 from .indices import use_element_indices
 from .signed import load_signed_where_compared_signed
-from .webs import split_webs, statement_reads
+from .webs import StatementReads, split_webs
 
 # accessor -> (view format, log2 of the width)
 _LOAD_VIEWS = {
@@ -50,7 +50,10 @@ _STORE_VIEWS = {
     "store_u64": ("Q", 3),
     "store_f64": ("d", 3),
 }
+_ACCESSORS = {**_LOAD_VIEWS, **_STORE_VIEWS}
 UNKNOWN = 0
+# Operations whose result is a multiple of what both operands are multiples of.
+_MEETS = frozenset({ast.Add, ast.Sub, ast.BitOr, ast.BitXor})
 
 
 class Alignment:
@@ -61,30 +64,32 @@ class Alignment:
         self.facts = facts  # variables aligned at all times: private globals like the stack pointer
 
     def of(self, node: ast.expr) -> int:
-        if isinstance(node, ast.Constant):
+        kind = type(node)  # exact types: generated code has no subclasses of these
+        if kind is ast.Name:
+            known = self.known.get(node.id)
+            return self.facts.get(node.id, UNKNOWN) if known is None else known
+        if kind is ast.BinOp:
+            return self._binop(node)
+        if kind is ast.Constant:
             value = node.value
-            if isinstance(value, int) and not isinstance(value, bool):
+            if type(value) is int:
                 return trailing_zeros(value)
             return UNKNOWN
-        if isinstance(node, ast.Name):
-            return self.known.get(node.id, self.facts.get(node.id, UNKNOWN))
-        if isinstance(node, ast.BinOp):
-            return self._binop(node)
-        if isinstance(node, ast.IfExp):
+        if kind is ast.IfExp:
             return min(self.of(node.body), self.of(node.orelse))
         return UNKNOWN
 
     def _binop(self, node: ast.BinOp) -> int:
-        op, left, right = node.op, node.left, node.right
-        if isinstance(op, (ast.Add, ast.Sub, ast.BitOr, ast.BitXor)):
+        op, left, right = type(node.op), node.left, node.right
+        if op in _MEETS:
             return min(self.of(left), self.of(right))
-        if isinstance(op, ast.Mult):
+        if op is ast.Mult:
             return min(self.of(left) + self.of(right), EVERYTHING)
-        if isinstance(op, ast.BitAnd):
+        if op is ast.BitAnd:
             return max(self.of(left), self.of(right))
-        if isinstance(op, ast.LShift) and isinstance(right, ast.Constant):
+        if op is ast.LShift and type(right) is ast.Constant:
             return min(self.of(left) + right.value, EVERYTHING)
-        if isinstance(op, ast.Mod) and isinstance(right, ast.Constant):
+        if op is ast.Mod and type(right) is ast.Constant:
             # x % 2**k keeps x's low k bits: the wrap of an add or sub.
             divisor = right.value
             if isinstance(divisor, int) and divisor > 0 and divisor & (divisor - 1) == 0:
@@ -117,7 +122,8 @@ def _accessor(node: ast.expr, table: dict) -> tuple[str, int] | None:
 
 class _Scan:
     """One pass over the function: which statements hold accesses, which variables it
-    assigns, and which are nonlocal (globals, which calls may write)."""
+    assigns, which are nonlocal (globals, which calls may write), and what each statement
+    reads (the names its own expressions load)."""
 
     def __init__(self) -> None:
         self.candidates: set[int] = set()
@@ -126,6 +132,7 @@ class _Scan:
         self.in_addresses: set[str] = set()  # variables some access's address reads
         self.in_loop_addresses: set[str] = set()  # those read by an access in a loop
         self.sources: dict[str, set[str]] = {}  # variable -> what its definitions read
+        self.reads: StatementReads = {}
 
     def pointers(self, roots: set[str] | None = None) -> set[str]:
         """The variables read in addresses (or `roots`), and those their definitions read,
@@ -141,30 +148,42 @@ class _Scan:
 
     def block(self, statements: list[ast.stmt], in_loop: bool = False) -> None:
         for node in statements:
-            if isinstance(node, ast.Nonlocal):
+            kind = type(node)
+            if kind is ast.Nonlocal:
                 self.nonlocals.update(node.names)
                 continue
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
+            reads = None
+            if kind is ast.Assign:
+                targets = node.targets
+                for target in targets:
                     self.stored.update(stored_names(target))
-            single = (
-                node.targets[0] if type(node) is ast.Assign and len(node.targets) == 1 else None
-            )
-            reads = self.sources.setdefault(single.id, set()) if type(single) is ast.Name else None
-            for expr in evaluated(node):
-                for sub in walk(expr):
-                    kind = type(sub)
-                    if kind is ast.Name:
-                        if reads is not None:
-                            reads.add(sub.id)
-                    elif kind is ast.Call and (
-                        _accessor(sub, _LOAD_VIEWS) or _accessor(sub, _STORE_VIEWS)
-                    ):
-                        self.candidates.add(id(node))
-                        read = names(sub.args[1])
-                        self.in_addresses |= read
-                        if in_loop:
-                            self.in_loop_addresses |= read
+                if len(targets) == 1 and type(targets[0]) is ast.Name:
+                    reads = self.sources.setdefault(targets[0].id, set())
+            read: set[str] = set()
+            # Every function with memory accesses comes through here: a plain stack, not walk().
+            pending = evaluated(node)
+            while pending:
+                sub = pending.pop()
+                kind = type(sub)
+                if kind is ast.Name:
+                    if type(sub.ctx) is ast.Load:
+                        read.add(sub.id)
+                    elif reads is not None:
+                        reads.add(sub.id)
+                    continue
+                if kind is ast.Constant:
+                    continue
+                if kind is ast.Call and _accessor(sub, _ACCESSORS):
+                    self.candidates.add(id(node))
+                    address = names(sub.args[1])
+                    self.in_addresses |= address
+                    if in_loop:
+                        self.in_loop_addresses |= address
+                pending.extend(children(sub))
+            if read:
+                self.reads[id(node)] = (node, read)
+                if reads is not None:
+                    reads |= read
             for statements in nested_blocks(node):
                 self.block(statements, in_loop or type(node) is ast.While)
 
@@ -186,6 +205,7 @@ class _Flow(ForwardFlow[State]):
         self.candidates = scan.candidates
         self.volatile = scan.nonlocals  # never tracked: written where the flow cannot see
         self.pointers = scan.pointers()
+        self.alignment = Alignment({}, facts)  # of the state at hand: one, not one per statement
         self.before: dict[int, State] = {}
         # statement id -> (statement, state before it), for assignments to address variables
         self.assignments: dict[int, tuple[ast.stmt, State]] = {}
@@ -205,19 +225,29 @@ class _Flow(ForwardFlow[State]):
         return dict(state)
 
     def transfer(self, node: ast.stmt, state: State) -> State:
-        if id(node) in self.candidates:
-            self.before[id(node)] = dict(state)
-        if type(node) is ast.Assign:
-            value = Alignment(state, self.facts).of(node.value)
-            (single,) = node.targets if len(node.targets) == 1 else (None,)
-            if type(single) is ast.Name and single.id in self.pointers:
-                self.assignments[id(node)] = (node, dict(state))
-            for target in node.targets:
+        key = id(node)
+        if key in self.candidates:
+            self.before[key] = dict(state)
+        if type(node) is not ast.Assign:
+            return state
+        targets = node.targets
+        if len(targets) != 1 or type(targets[0]) is not ast.Name:
+            for target in targets:
                 for var in stored_names(target):
                     state.pop(var, None)
-            target = single
-            if type(target) is ast.Name and value and target.id not in self.volatile:
-                state[target.id] = value
+            return state
+        var = targets[0].id
+        if var in self.pointers:
+            self.assignments[key] = (node, dict(state))
+        # The value's alignment only matters to a variable the flow tracks.
+        value = UNKNOWN
+        if var not in self.volatile:
+            self.alignment.known = state
+            value = self.alignment.of(node.value)
+        if value:
+            state[var] = value
+        else:
+            state.pop(var, None)
         return state
 
 
@@ -230,12 +260,14 @@ class _UseViews:
         own: set[str],
         facts: dict[str, int],
         states: dict[int, tuple[ast.stmt, State]],
+        reads: StatementReads,
     ):
         self.before = before
         self.own = own  # the function's own variables: no call can change them
         self.facts = facts
         self.alignment = Alignment({}, facts)
         self.states = states  # gains each rewritten statement, with the state before it
+        self.reads = reads  # follows a statement replaced by a new one
         self.views_made = 0
         self.viewed: set[int] = set()  # the statements that now access views
 
@@ -247,6 +279,10 @@ class _UseViews:
                 made = self.views_made
                 statements[k] = new = self.statement(node)
                 self.states[id(new)] = (new, state)
+                if new is not node:
+                    # A store now assigns to a view: it reads the view instead of the memory
+                    # and the accessor, none of them a variable of the function.
+                    self.reads[id(new)] = (new, self.reads.pop(id(node))[1])
                 if self.views_made != made:
                     self.viewed.add(id(new))
             for nested in nested_blocks(node):
@@ -268,11 +304,12 @@ class _UseViews:
         kind = type(node)
         if kind is ast.Name or kind is ast.Constant:
             return node
-        for field, value in ast.iter_fields(node):
+        for field in node._fields:  # not ast.iter_fields: its generator costs more
+            value = getattr(node, field, None)
             if isinstance(value, ast.expr):
                 setattr(node, field, self.expr(value))
-            elif isinstance(value, list):
-                value[:] = [self.expr(v) if isinstance(v, ast.expr) else v for v in value]
+            elif type(value) is list and value and isinstance(value[0], ast.expr):
+                value[:] = [self.expr(v) for v in value]
         if kind is ast.Subscript:
             return self.load(node)
         return node
@@ -335,11 +372,13 @@ def use_aligned_views(func: ast.FunctionDef, facts: dict[str, int]) -> ast.Funct
     params = {a.arg for a in func.args.args}
     own = (scan.stored | params) - scan.nonlocals
     states = flow.assignments
-    views = _UseViews(flow.before, own, facts, states)
+    # What each statement reads, from the scan: a view access reads other names than the
+    # accessor call it replaced, but the same variables.
+    reads = scan.reads
+    views = _UseViews(flow.before, own, facts, states, reads)
     views.block(func.body)
     if not views.viewed or not scan.in_loop_addresses:
         return func  # what follows pays off in loops only
-    reads = statement_reads(func.body)
     # A parameter's webs split too: the one it has on entry keeps its name.
     renames, new_names = split_webs(
         func, _mixed(states, scan.pointers(scan.in_loop_addresses) & own, facts), reads

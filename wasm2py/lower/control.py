@@ -72,6 +72,7 @@ def analyze(body: list[Instr]) -> Analysis:
                 shape.end = i
                 shapes[start] = shape
     # Then branch targets; switch cases (which need every branch known); nesting.
+    tables: list[tuple[int, list[int]]] = []  # each br_table, with the constructs around it
     for i, ins, stack in _walk(body):
         fam = ins.op.family
         if fam in ("br", "br_if"):
@@ -80,9 +81,9 @@ def analyze(body: list[Instr]) -> Analysis:
             labels, default = ins.imm
             for label in {*labels, default}:
                 _mark(shapes, stack, label, forward=False, source=i)
-    for i, ins, stack in _walk(body):
-        if ins.op.family == "br_table":
-            mark_switch_cases(body, shapes, stack, i)
+            tables.append((i, list(stack)))
+    for i, stack in tables:
+        mark_switch_cases(body, shapes, stack, i)
     for i, shape in shapes.items():
         if body[i].op.family == "loop":
             shape.forward_only = False

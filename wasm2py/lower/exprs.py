@@ -10,7 +10,6 @@ statement. Generated code has no assignment expressions (`:=`); tests/test_lower
 from __future__ import annotations
 
 import ast
-import copy
 from collections.abc import Callable
 
 import wasm2py_runtime.numeric as runtime_numeric
@@ -41,6 +40,8 @@ def children(node: ast.expr) -> tuple:
     if kind is ast.BinOp:
         return (node.left, node.right)
     if kind is ast.Call:
+        if not node.keywords:  # generated calls have none: no generator for them
+            return (node.func, *node.args)
         return (node.func, *node.args, *(keyword.value for keyword in node.keywords))
     if kind is ast.Subscript:
         return (node.value, node.slice)
@@ -152,7 +153,10 @@ def with_children(node: ast.expr, rewrite: Callable[[ast.expr], ast.expr]) -> as
     """`node` with each sub-expression replaced by `rewrite(sub)`: a copy if any changed,
     never changed in place (lowering may share a subexpression between statements)."""
     changes = {}
-    for field, value in ast.iter_fields(node):
+    # Fields and a shallow copy by hand: ast.iter_fields and copy.copy cost more than the
+    # rewrite of these small nodes.
+    for field in node._fields:
+        value = getattr(node, field, None)
         if isinstance(value, ast.expr):
             new = rewrite(value)
             if new is not value:
@@ -163,10 +167,10 @@ def with_children(node: ast.expr, rewrite: Callable[[ast.expr], ast.expr]) -> as
                 changes[field] = new_list
     if not changes:
         return node
-    node = copy.copy(node)
-    for field, value in changes.items():
-        setattr(node, field, value)
-    return node
+    kind = type(node)
+    copied = kind.__new__(kind)
+    copied.__dict__.update(node.__dict__, **changes)
+    return copied
 
 
 def rewrite_statement(node: ast.stmt, rewrite: Callable[[ast.expr], ast.expr]) -> None:
@@ -222,7 +226,10 @@ def evaluated(node: ast.stmt) -> list[ast.expr]:
     """
     kind = type(node)
     if kind is ast.Assign:
-        return [node.value, *(t for t in node.targets if stored_names(t) == [])]
+        targets = node.targets
+        if len(targets) == 1 and type(targets[0]) is ast.Name:
+            return [node.value]  # the usual `name = value`, without the generator below
+        return [node.value, *(t for t in targets if stored_names(t) == [])]
     if kind is ast.If or kind is ast.While:
         return [node.test]
     if kind is ast.For:
@@ -234,15 +241,15 @@ def evaluated(node: ast.stmt) -> list[ast.expr]:
     return [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
 
 
-def nested_blocks(node: ast.stmt) -> list[list[ast.stmt]]:
+def nested_blocks(node: ast.stmt) -> tuple[list[ast.stmt], ...]:
     """The statement lists inside a compound statement (if, while, for, try); none for
-    others."""
+    others. (Every pass asks this of every statement: tuples, one shared when empty.)"""
     kind = type(node)
     if kind is ast.If or kind is ast.While or kind is ast.For:
-        return [node.body, node.orelse]
+        return (node.body, node.orelse)
     if kind is ast.Try:
-        return [node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody]
-    return []
+        return (node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody)
+    return ()
 
 
 def leading_constants(func: ast.FunctionDef) -> tuple[dict[str, int], set[str]]:

@@ -117,7 +117,11 @@ class FunctionLowerer:
         i = 0
         while i < len(body):
             ins = body[i]
-            LOWER[ins.op.family](self, ins, i)
+            handler = LOWER.get(ins.op.family)
+            if handler is None:
+                CONTROL[ins.op.family](self, ins, i)
+            else:
+                handler(self, ins)
             # Dead code (after a branch, or after a construct whose end nothing reaches) is
             # skipped to where control can arrive again: the current frame's else or end.
             i = max(i + 1, self.skip_dead(i)) if self.dead and self.frames else i + 1
@@ -599,12 +603,8 @@ def _ranges(targets: list[int]) -> list[tuple[int, int]]:
     return ranges
 
 
-def _bind(handler):
-    """Adapt a family handler `(fl, instr)` to the loop's `(fl, instr, index)` call."""
-    return lambda fl, ins, i: handler(fl, ins)
-
-
-LOWER = {
+# Control instructions, whose handlers need the instruction's index.
+CONTROL = {
     "block": FunctionLowerer.lower_block,
     "loop": FunctionLowerer.lower_loop,
     "if": FunctionLowerer.lower_if,
@@ -616,36 +616,39 @@ LOWER = {
     "return": FunctionLowerer.lower_return,
     "unreachable": FunctionLowerer.lower_unreachable,
     "nop": FunctionLowerer.lower_nop,
-    "numeric": _bind(lower_numeric),
-    "const": _bind(variables.lower_const),
-    "local.get": _bind(variables.lower_local_get),
-    "local.set": _bind(variables.lower_local_set),
-    "local.tee": _bind(variables.lower_local_tee),
-    "global.get": _bind(variables.lower_global_get),
-    "global.set": _bind(variables.lower_global_set),
-    "drop": _bind(variables.lower_drop),
-    "select": _bind(variables.lower_select),
-    "ref.null": _bind(variables.lower_ref_null),
-    "ref.is_null": _bind(variables.lower_ref_is_null),
-    "ref.func": _bind(variables.lower_ref_func),
-    "call": _bind(variables.lower_call),
-    "call_indirect": _bind(variables.lower_call_indirect),
-    "load": _bind(memory.lower_load),
-    "store": _bind(memory.lower_store),
-    "memory.size": _bind(memory.lower_memory_size),
-    "memory.grow": _bind(memory.lower_memory_grow),
-    "memory.init": _bind(memory.lower_memory_init),
-    "data.drop": _bind(memory.lower_data_drop),
-    "memory.copy": _bind(memory.lower_memory_copy),
-    "memory.fill": _bind(memory.lower_memory_fill),
-    "table.get": _bind(tables.lower_table_get),
-    "table.set": _bind(tables.lower_table_set),
-    "table.size": _bind(tables.lower_table_size),
-    "table.grow": _bind(tables.lower_table_grow),
-    "table.fill": _bind(tables.lower_table_fill),
-    "table.copy": _bind(tables.lower_table_copy),
-    "table.init": _bind(tables.lower_table_init),
-    "elem.drop": _bind(tables.lower_elem_drop),
+}
+# The others: `(fl, instr)`, called directly (an adapter per instruction costs a call).
+LOWER = {
+    "numeric": lower_numeric,
+    "const": variables.lower_const,
+    "local.get": variables.lower_local_get,
+    "local.set": variables.lower_local_set,
+    "local.tee": variables.lower_local_tee,
+    "global.get": variables.lower_global_get,
+    "global.set": variables.lower_global_set,
+    "drop": variables.lower_drop,
+    "select": variables.lower_select,
+    "ref.null": variables.lower_ref_null,
+    "ref.is_null": variables.lower_ref_is_null,
+    "ref.func": variables.lower_ref_func,
+    "call": variables.lower_call,
+    "call_indirect": variables.lower_call_indirect,
+    "load": memory.lower_load,
+    "store": memory.lower_store,
+    "memory.size": memory.lower_memory_size,
+    "memory.grow": memory.lower_memory_grow,
+    "memory.init": memory.lower_memory_init,
+    "data.drop": memory.lower_data_drop,
+    "memory.copy": memory.lower_memory_copy,
+    "memory.fill": memory.lower_memory_fill,
+    "table.get": tables.lower_table_get,
+    "table.set": tables.lower_table_set,
+    "table.size": tables.lower_table_size,
+    "table.grow": tables.lower_table_grow,
+    "table.fill": tables.lower_table_fill,
+    "table.copy": tables.lower_table_copy,
+    "table.init": tables.lower_table_init,
+    "elem.drop": tables.lower_elem_drop,
 }
 
 

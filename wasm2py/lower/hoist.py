@@ -48,19 +48,25 @@ class _Hoister:
         self.loops = loops  # id of a While -> the variables written in it
         self.count = 0
 
-    def block(self, statements: list[ast.stmt]) -> None:
+    def block(self, statements: list[ast.stmt], outer: frozenset[str] | None = None) -> None:
+        """`outer`: what is invariant in the innermost loop around `statements`, if any."""
         result: list[ast.stmt] = []
         for node in statements:
+            inner = outer
             if isinstance(node, ast.While):
-                result.extend(self.loop(node))
+                inner = frozenset(self.own - self.loops[id(node)])
+                # The outer loop's rewrite already took out every expression invariant
+                # over the same variables: a second walk would find nothing.
+                if inner != outer:
+                    result.extend(self.loop(node, inner))
             result.append(node)
             for nested in nested_blocks(node):
-                self.block(nested)
+                self.block(nested, inner)
         statements[:] = result
 
-    def loop(self, node: ast.While) -> list[ast.stmt]:
+    def loop(self, node: ast.While, invariant: frozenset[str]) -> list[ast.stmt]:
         """Replace `node`'s invariant expressions by temporaries; their assignments."""
-        rewriter = _Rewriter(self.own - self.loops[id(node)], self)
+        rewriter = _Rewriter(invariant, self)
         node.test = rewriter.top(node.test)
         rewriter.statements(node.body)
         return [
@@ -78,10 +84,10 @@ class _Rewriter:
     trap nor have an effect and its operands are invariant; the largest invariant operations
     (those with an operand that is a variable) become temporaries."""
 
-    def __init__(self, invariant: set[str], hoister: _Hoister):
+    def __init__(self, invariant: frozenset[str], hoister: _Hoister):
         self.invariant = invariant
         self.hoister = hoister
-        self.hoisted: dict[str, tuple[str, ast.expr]] = {}  # ast.dump -> (temp, expression)
+        self.hoisted: dict[tuple, tuple[str, ast.expr]] = {}  # _key -> (temp, expression)
 
     def statements(self, statements: list[ast.stmt]) -> None:
         for node in statements:
@@ -98,40 +104,55 @@ class _Rewriter:
                 node.value = self.top(node.value)
 
     def top(self, node: ast.expr) -> ast.expr:
+        kind = type(node)
+        if kind is ast.Name or kind is ast.Constant:
+            return node  # a leaf: nothing inside to rewrite, and no operation to hoist
         return self.settle(node, self.visit(node))
 
-    def settle(self, node: ast.expr, reads: frozenset | None) -> ast.expr:
+    def settle(self, node: ast.expr, reads: bool | None) -> ast.expr:
         """`node`, or a temporary holding it if it is an invariant operation on variables."""
         if reads and type(node) is ast.BinOp:
-            key = ast.dump(node)
+            key = _key(node)
             if key not in self.hoisted:
                 self.hoisted[key] = (self.hoister.new_temp(), node)
             return ast.Name(id=self.hoisted[key][0], ctx=ast.Load())
         return node
 
-    def visit(self, node: ast.expr) -> frozenset | None:
-        """The variables an invariant `node` reads, or None if it is not invariant; rewrites
-        the invariant parts of a node that is not."""
+    def visit(self, node: ast.expr) -> bool | None:
+        """Whether an invariant `node` reads a variable (only those are worth a temporary), or
+        None if it is not invariant; rewrites the invariant parts of a node that is not."""
         kind = type(node)
         if kind is ast.Constant:
-            return frozenset()
+            return False
         if kind is ast.Name:
-            return frozenset((node.id,)) if node.id in self.invariant else _NOT_INVARIANT
+            return True if node.id in self.invariant else _NOT_INVARIANT
         if kind is ast.BinOp:
             left, right = self.visit(node.left), self.visit(node.right)
             if left is not None and right is not None and _harmless(node):
-                return left | right
+                return left or right
             node.left = self.settle(node.left, left)
             node.right = self.settle(node.right, right)
             return _NOT_INVARIANT
-        for field, value in ast.iter_fields(node):
+        # No ast.iter_fields: its generator costs more than the visit on these small nodes.
+        for field in node._fields:
+            value = getattr(node, field, None)
             if isinstance(value, ast.expr):
-                setattr(node, field, self.settle(value, self.visit(value)))
-            elif isinstance(value, list):
-                value[:] = [
-                    self.settle(v, self.visit(v)) if isinstance(v, ast.expr) else v for v in value
-                ]
+                setattr(node, field, self.top(value))
+            elif type(value) is list and value and isinstance(value[0], ast.expr):
+                value[:] = [self.top(v) for v in value]
         return _NOT_INVARIANT
+
+
+def _key(node: ast.expr) -> tuple | str:
+    """Equal for invariant expressions (of BinOp, Name and Constant) that compute the same
+    thing: ast.dump's text, which is several times slower to build."""
+    kind = type(node)
+    if kind is ast.Name:
+        return node.id
+    if kind is ast.Constant:
+        # The type too: 1, 1.0 and True are equal keys otherwise; repr tells -0.0 from 0.0.
+        return (type(node.value), repr(node.value))
+    return (type(node.op), _key(node.left), _key(node.right))
 
 
 def _harmless(node: ast.BinOp) -> bool:

@@ -426,8 +426,8 @@ def use_element_indices(
 
     `states`: statement id -> (statement, alignment state before it), for the statements that
     access memory through views and the assignments to variables their addresses read.
-    `viewed`: the ids of the statements that access views. `reads`: what each statement reads (lower/webs.py, statement_reads). `own`:
-    the function's local variables other than parameters.
+    `viewed`: the ids of the statements that access views. `reads`: what each statement reads
+    (webs.StatementReads). `own`: the function's local variables other than parameters.
     """
     survey = _Survey(states, viewed, reads)
     survey.block(func.body, 1)

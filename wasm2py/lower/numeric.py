@@ -127,12 +127,14 @@ def fold_template_constants(node: ast.expr, operands: tuple) -> ast.expr:
     now. Operand subtrees (already folded when they were built) are not entered. A conditional
     on a constant is its branch: `a / 2.0 if 2.0 else fdiv(a, 2.0)` is `a / 2.0`.
     """
-    if isinstance(node, ast.IfExp) and not any(node is o for o in operands):
+    # `in` compares AST nodes by identity (they define no equality), without a generator.
+    is_operand = node in operands
+    if isinstance(node, ast.IfExp) and not is_operand:
         node.test = fold_template_constants(node.test, operands)
         if isinstance(node.test, ast.Constant):
             return fold_template_constants(node.body if node.test.value else node.orelse, operands)
         return node
-    if any(node is o for o in operands) or not isinstance(node, ast.BinOp):
+    if is_operand or not isinstance(node, ast.BinOp):
         if isinstance(node, (ast.Compare, ast.Call)):
             for i, arg in enumerate(getattr(node, "comparators", None) or node.args):
                 folded = fold_template_constants(arg, operands)
@@ -388,17 +390,19 @@ def lower_numeric(fl, ins: Instr) -> None:
         operands = [
             fl.to_temp(e) if again or not e.pure else e for e, again in zip(operands, repeated)
         ]
-    exprs = tuple(e.expr for e in operands)
+    # Lists, not generator expressions: this runs for every numeric instruction.
+    exprs = tuple([e.expr for e in operands])
     expr = template_builder(template)(*exprs)
-    if all(isinstance(e, ast.Constant) for e in exprs):
+    constant = [type(e) is ast.Constant for e in exprs]
+    if all(constant):
         expr = fold(expr)
-    elif any(isinstance(e, ast.Constant) for e in exprs):
+    elif any(constant):
         expr = _unwrapped_in_range(fold_template_constants(expr, exprs))
     fl.stack.push(
         Entry(
             expr,
-            reads=frozenset().union(*(e.reads for e in operands)),
-            pure=not traps and all(e.pure for e in operands),
-            depth=1 + max((e.depth for e in operands), default=0),
+            reads=frozenset().union(*[e.reads for e in operands]),
+            pure=not traps and all([e.pure for e in operands]),
+            depth=1 + max([e.depth for e in operands], default=0),
         )
     )

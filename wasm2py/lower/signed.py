@@ -92,7 +92,7 @@ class _Survey:
         if kind is ast.Name:
             self.elsewhere.add(node.id)
             return
-        flipped = _flipped(node)
+        flipped = _flipped(node) if kind is ast.BinOp else None
         if flipped is not None:
             self.flipped.add(flipped)
             return

@@ -23,6 +23,8 @@ from .exprs import (
     with_children,
 )
 
+# statement id -> (statement, the variables its own expressions read), for every statement
+# that reads one
 StatementReads = dict[int, tuple[ast.stmt, set[str]]]
 Reach = dict[str, frozenset]  # variable -> the definitions (statement ids) that reach here
 _ENTRY = 0  # the definition a variable has on entry (a parameter's argument)
@@ -36,7 +38,12 @@ class _Reaching(ForwardFlow[Reach]):
     def __init__(self, tracked: set[str], statement_reads: StatementReads):
         super().__init__()
         self.tracked = tracked
-        self.statement_reads = statement_reads
+        # statement id -> the tracked variables it reads: once, not on every round of a loop
+        self.tracked_reads = {
+            key: read & tracked
+            for key, (_, read) in statement_reads.items()
+            if not read.isdisjoint(tracked)
+        }
         self.parent: dict[tuple[str, int], tuple[str, int]] = {}
         self.united: set[tuple[str, frozenset]] = set()
         self.reads: dict[int, tuple[ast.stmt, dict[str, frozenset]]] = {}
@@ -62,20 +69,26 @@ class _Reaching(ForwardFlow[Reach]):
         first, *rest = states
         joined = dict(first)
         for other in rest:
+            # Paths that meet mostly carry the same sets, often the very same objects.
+            if other == joined:
+                continue
             for var, definitions in other.items():
                 mine = joined.get(var)
-                joined[var] = definitions if mine is None else mine | definitions
+                if mine is None:
+                    joined[var] = definitions
+                elif mine is not definitions:
+                    joined[var] = mine | definitions
         return joined
 
     def copy(self, state: Reach) -> Reach:
         return dict(state)
 
     def transfer(self, node: ast.stmt, state: Reach) -> Reach:
-        entry = self.statement_reads.get(id(node))
-        if entry is None:
+        read = self.tracked_reads.get(id(node))
+        if read is None:
             return self.define(node, state)
         seen: dict[str, frozenset] = {}
-        for var in entry[1] & self.tracked:
+        for var in read:
             definitions = state.get(var)
             if definitions:
                 seen[var] = definitions
@@ -94,7 +107,8 @@ class _Reaching(ForwardFlow[Reach]):
 
 def statement_reads(statements: list[ast.stmt], found: StatementReads | None = None):
     """statement id -> (statement, the variables its own expressions read), for every
-    statement that reads one."""
+    statement that reads one (lower/aligned.py gathers these in its own scan; versioning,
+    which splits few functions, walks them here)."""
     if found is None:
         found = {}
     for node in statements:
@@ -118,11 +132,14 @@ def statement_reads(statements: list[ast.stmt], found: StatementReads | None = N
 def _renamed(node: ast.expr, names: dict[str, str]) -> ast.expr:
     """`node` with the variables of `names` read under their new names (copied, not changed
     in place: lowering may share a subexpression between statements)."""
-    if type(node) is ast.Name:
+    kind = type(node)
+    if kind is ast.Name:
         new = names.get(node.id)
         if new is None or type(node.ctx) is not ast.Load:
             return node
         return ast.Name(id=new, ctx=ast.Load())
+    if kind is ast.Constant:
+        return node
     return with_children(node, lambda child: _renamed(child, names))
 
 
@@ -147,8 +164,9 @@ def split_webs(
     func: ast.FunctionDef, candidates: set[str], reads: StatementReads
 ) -> tuple[dict[int, dict[str, str]], set[str]]:
     """Give each web of the `candidates` (local variables, no globals) its own name.
-    `reads`: from `statement_reads`. Returns, for each statement whose reads were renamed,
-    (statement id -> {old name: new name}); and the new names."""
+    `reads`: what each statement reads (from lower/aligned.py's scan). Returns, for each
+    statement whose reads were renamed, (statement id -> {old name: new name}); and the new
+    names."""
     found: dict[str, list[ast.Assign]] = {}
     other = _definitions(func.body, found)
     tracked = {var for var in candidates - other if len(found.get(var, ())) > 1}
