@@ -82,6 +82,9 @@ class State:
 
 
 _WIDEN_AFTER = 2  # rounds of a loop after which moving bounds are dropped
+# A bigger function is left alone: its states grow with it, and the loops this pays off in
+# are mostly in small functions.
+_MAX_STATEMENTS = 250
 _INT_BITS = {"i32": 32, "i64": 64}
 _UNBOUNDED = 1 << 256  # beyond any value generated code holds: a bound only tests set
 _VIEW_RANGES = {
@@ -212,10 +215,10 @@ def _narrowed(found: Interval | None, op: type, constant: int) -> Interval | Non
 
 
 class _Ranges(ForwardFlow[State]):
-    def __init__(self, own: set[str], candidates: set[int]):
+    def __init__(self, own: set[str]):
         super().__init__()
         self.own = own
-        self.candidates = candidates  # the statements that wrap a value
+        self.candidates: dict[int, bool] = {}  # statement id -> whether it wraps a variable
         self.before: dict[int, State] = {}  # candidate id -> the state it starts from
 
     def join(self, states: list[State]) -> State:
@@ -243,8 +246,12 @@ class _Ranges(ForwardFlow[State]):
         return state.copy()
 
     def transfer(self, node: ast.stmt, state: State) -> State:
-        if id(node) in self.candidates:
-            self.before[id(node)] = state.copy()
+        key = id(node)
+        candidate = self.candidates.get(key)
+        if candidate is None:
+            candidate = self.candidates[key] = _wraps_one_variable(node)
+        if candidate:
+            self.before[key] = state.copy()
         if type(node) is ast.Assign:
             target = node.targets[0]
             if len(node.targets) == 1 and type(target) is ast.Name:
@@ -441,7 +448,7 @@ def drop_wraps_in_range(func: ast.FunctionDef, local_types: list[ValType]) -> as
     `l<k>_<n>`; each holds a value of its type, reduced, or an element index)."""
     survey = _Survey({a.arg for a in func.args.args})
     survey.block(func.body)
-    if not survey.candidates:
+    if survey.statements > _MAX_STATEMENTS:
         return func
     nonlocals = {n for node in func.body if type(node) is ast.Nonlocal for n in node.names}
     own = survey.stored - nonlocals
@@ -452,84 +459,48 @@ def drop_wraps_in_range(func: ast.FunctionDef, local_types: list[ValType]) -> as
             bits = _INT_BITS.get(local_types[int(local)])
             if bits is not None:
                 types[var] = (0, (1 << bits) - 1)
-    if survey.tested():
-        flow = _Ranges(own, survey.candidates)
-        try:
-            flow.block(func.body, State(types))
-        except Unsupported:
-            return func
-        before = flow.before
-    else:  # nothing tested: the types alone, everywhere
-        everywhere = State(types)
-        before = dict.fromkeys(survey.candidates, everywhere)
-    _rewrite(func.body, before)
+    flow = _Ranges(own)
+    try:
+        flow.block(func.body, State(types))
+    except Unsupported:
+        return func
+    if flow.before:
+        _rewrite(func.body, flow.before)
     return func
 
 
 class _Survey:
-    """One walk over a function: what it assigns; what it loads through a signed view
-    (lower/signed.py: those hold negative values, not their type's); the statements that
-    wrap a value of one variable (`(v - 1) % 4294967296`), the only ones the rewrite may
-    change; and whether a test could bound such a variable (the dataflow runs only then)."""
+    """What a function assigns, and what it loads through a signed view (lower/signed.py:
+    those hold negative values, not their type's), from its statements alone."""
 
     def __init__(self, params: set[str]):
         self.stored = set(params)
         self.signed: set[str] = set()
-        self.candidates: set[int] = set()
-        self.wrapped: set[str] = set()  # the variables of candidate wraps
-        self.compared: set[str] = set()  # variables compared with a constant
-        self.derived: dict[str, set[str]] = {}  # variable -> those assigned from it
-
-    def tested(self) -> bool:
-        reach = set(self.compared)
-        pending = list(reach)
-        while pending:
-            for var in self.derived.get(pending.pop(), ()):
-                if var not in reach:
-                    reach.add(var)
-                    pending.append(var)
-        return not reach.isdisjoint(self.wrapped)
+        self.statements = 0
 
     def block(self, statements: list[ast.stmt]) -> None:
+        self.statements += len(statements)
         for node in statements:
             if type(node) is ast.Assign:
-                self.assign(node)
-            wraps = False
-            for expr in evaluated(node):
-                for sub in walk(expr):
-                    kind = type(sub)
-                    if kind is ast.Compare:
-                        self.compare(sub)
-                    elif kind is ast.BinOp and _wraps(sub):
-                        var = _one_variable(sub.left)
-                        if var is not None:
-                            self.wrapped.add(var)
-                            wraps = True
-            if wraps:
-                self.candidates.add(id(node))
+                value = node.value
+                for target in node.targets:
+                    if type(target) is ast.Name:
+                        self.stored.add(target.id)
+                        loaded = _view_range(value) if type(value) is ast.Subscript else None
+                        if loaded is not None and loaded[0] < 0:
+                            self.signed.add(target.id)
             for nested in nested_blocks(node):
                 self.block(nested)
 
-    def assign(self, node: ast.Assign) -> None:
-        for target in node.targets:
-            if type(target) is not ast.Name:
-                continue
-            self.stored.add(target.id)
-            if type(node.value) is ast.Subscript:
-                loaded = _view_range(node.value)
-                if loaded is not None and loaded[0] < 0:
-                    self.signed.add(target.id)
-            source = _one_variable(node.value)
-            if source is not None:
-                self.derived.setdefault(source, set()).add(target.id)
 
-    def compare(self, node: ast.Compare) -> None:
-        operands = [node.left, *node.comparators]
-        if any(type(o) is ast.Constant for o in operands):
-            for operand in operands:
-                var = _one_variable(operand)
-                if var is not None:
-                    self.compared.add(var)
+def _wraps_one_variable(node: ast.stmt) -> bool:
+    """Whether `node` wraps a variable combined with constants (`(v - 1) % 4294967296`):
+    only such wraps can be dropped."""
+    return any(
+        type(sub) is ast.BinOp and _wraps(sub) and _one_variable(sub.left) is not None
+        for expr in evaluated(node)
+        for sub in walk(expr)
+    )
 
 
 def _wraps(node: ast.expr) -> bool:

@@ -468,13 +468,20 @@ def _reused_counters(statements: list[ast.stmt], found: set[str] | None = None) 
     if found is None:
         found = set()
     for node in statements:
-        if type(node) is ast.While:
+        body = node.body if type(node) is ast.While else ()
+        if len(body) >= 3 and type(body[-1]) is ast.Break and type(body[-2]) is ast.If:
+            tested = names(body[-2].test)  # the counter is, or is copied to, what it tests
             writes: dict[str, int] = {}
-            _writes(node.body, writes)
-            for step in node.body[:-2]:
+            _writes(body, writes)
+            for step in body[:-2]:
                 if type(step) is ast.Assign and type(step.targets[0]) is ast.Name:
                     var = step.targets[0].id
-                    if writes.get(var, 0) > 1 and _step(step.value) is not None:
+                    found_step = _step(step.value)
+                    if (
+                        writes.get(var, 0) > 1
+                        and found_step is not None
+                        and (var in tested or found_step[0] in tested)
+                    ):
                         found.add(var)
         for nested in nested_blocks(node):
             _reused_counters(nested, found)
