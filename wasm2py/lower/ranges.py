@@ -185,7 +185,7 @@ def _offset(node: ast.expr, state: State) -> Offset | None:
     op = type(node.op)
     if op in _ARITHMETIC and type(node.left) is ast.Name and type(node.right.value) is int:
         return node.left.id, _ARITHMETIC[op](0, node.right.value)
-    if (op is ast.Mod or op is ast.BitAnd) and type(node.right.value) is int:
+    if _wraps(node):  # a mask of 2**k - 1 or a modulus of 2**k: the value if it fits
         limit = node.right.value + (op is ast.BitAnd)
         inner = interval(node.left, state)
         if inner is not None and 0 <= inner[0] and inner[1] < limit:
@@ -195,7 +195,7 @@ def _offset(node: ast.expr, state: State) -> Offset | None:
 
 def _narrowed(found: Interval | None, op: type, constant: int) -> Interval | None:
     """`found` where `value op constant` holds; None if it cannot (the branch is dead)."""
-    low, high = found if found is not None else (-(1 << 64), 1 << 64)
+    low, high = found if found is not None else (-_UNBOUNDED, _UNBOUNDED)
     if op is ast.Lt:
         high = min(high, constant - 1)
     elif op is ast.LtE:
@@ -396,9 +396,13 @@ class _Ranges(ForwardFlow[State]):
     def limit(self, state: State, var: str, op: type, constant) -> State | None:
         if type(constant) is not int or var not in self.own:
             return state
-        narrowed = _narrowed(state.of(var), op, constant)
+        known = state.intervals.get(var)
+        narrowed = _narrowed(known or state.types.get(var), op, constant)
         if narrowed is None:
-            return None
+            # A test no value of the interval passes: the branch is dead, if the interval
+            # came from the code. One from the type alone does not prune: signed.py may
+            # hold a local's value signed, in a copy this pass did not see as one.
+            return None if known is not None else state
         state.intervals[var] = narrowed
         return state
 
@@ -453,7 +457,7 @@ def drop_wraps_in_range(func: ast.FunctionDef, local_types: list[ValType]) -> as
     nonlocals = {n for node in func.body if type(node) is ast.Nonlocal for n in node.names}
     own = survey.stored - nonlocals
     types = {}
-    for var in own - survey.signed:
+    for var in own - survey.all_signed():
         local = var[1:].partition("_")[0]
         if var[:1] == "l" and local.isdigit() and int(local) < len(local_types):
             bits = _INT_BITS.get(local_types[int(local)])
@@ -470,27 +474,57 @@ def drop_wraps_in_range(func: ast.FunctionDef, local_types: list[ValType]) -> as
 
 
 class _Survey:
-    """What a function assigns, and what it loads through a signed view (lower/signed.py:
-    those hold negative values, not their type's), from its statements alone."""
+    """What a function assigns, and which variables may hold signed values, not their
+    type's (lower/signed.py loads them through a signed view, and copies them to hoisted
+    flips compared with negative constants), from its statements alone."""
 
     def __init__(self, params: set[str]):
         self.stored = set(params)
         self.signed: set[str] = set()
+        self.copies: list[tuple[str, str]] = []  # (target, source) of `target = source`
         self.statements = 0
 
     def block(self, statements: list[ast.stmt]) -> None:
         self.statements += len(statements)
         for node in statements:
-            if type(node) is ast.Assign:
+            kind = type(node)
+            if kind is ast.Assign:
                 value = node.value
                 for target in node.targets:
                     if type(target) is ast.Name:
                         self.stored.add(target.id)
+                        if type(value) is ast.Name:
+                            self.copies.append((target.id, value.id))
                         loaded = _view_range(value) if type(value) is ast.Subscript else None
                         if loaded is not None and loaded[0] < 0:
                             self.signed.add(target.id)
+            elif kind is ast.If or kind is ast.While:
+                self.negative_compares(node.test)
             for nested in nested_blocks(node):
                 self.block(nested)
+
+    def negative_compares(self, test: ast.expr) -> None:
+        for sub in walk(test):
+            if type(sub) is ast.Compare:
+                operands = [sub.left, *sub.comparators]
+                if any(type(o) is ast.Constant and _negative(o.value) for o in operands):
+                    self.signed.update(o.id for o in operands if type(o) is ast.Name)
+
+    def all_signed(self) -> set[str]:
+        """The signed variables and, through copies either way, all that share values."""
+        signed = set(self.signed)
+        grew = True
+        while grew:
+            grew = False
+            for target, source in self.copies:
+                if (target in signed) != (source in signed):
+                    signed.update((target, source))
+                    grew = True
+        return signed
+
+
+def _negative(value) -> bool:
+    return type(value) is int and value < 0
 
 
 def _wraps_one_variable(node: ast.stmt) -> bool:

@@ -167,6 +167,10 @@ def strided_loop(
             conditions.append(ast.Compare(left=step, ops=[ast.Gt()], comparators=[ast.Constant(0)]))
         stop = _op(start, ast.Add(), _times(trips_name, step))
         base, offset = _split_constant(start)
+        if offset < 0:  # `p - c`: versioning tested it, but a negative start would wrap here
+            conditions.append(
+                ast.Compare(left=start, ops=[ast.GtE()], comparators=[ast.Constant(0)])
+            )
         key = (view, pointer, ast.unparse(base))
         if key not in ends or ends[key][0] < offset:
             ends[key] = offset, stop

@@ -280,7 +280,15 @@ class _Loop:
             args=[_op(bound, ast.Sub(), _name(counter)), ast.Constant(0)],
             keywords=[],
         )
-        trips = _op(_op(distance, ast.FloorDiv(), step), ast.Add(), ast.Constant(1))
+        # Exact (lower/strided.py runs exactly this many): stepped on while c <= bound, or
+        # while c < bound; at least once either way, and the conditions ask for more.
+        if op is ast.LtE:
+            trips = _op(_op(distance, ast.FloorDiv(), step), ast.Add(), ast.Constant(1))
+        elif _is_one(step):
+            trips = distance
+        else:
+            rounded_up = _op(distance, ast.Add(), _op(step, ast.Sub(), ast.Constant(1)))
+            trips = _op(rounded_up, ast.FloorDiv(), step)
         fast_test = ast.Compare(left=_name(counter), ops=[op()], comparators=[bound])
         return (
             conditions,
