@@ -159,6 +159,7 @@ def strided_loop(
     # (view, pointer, start less its constant) -> the largest constant: the slice that ends
     # last, whose end alone needs testing against the view's length
     ends: dict[tuple[str, str, str], tuple[int, ast.expr]] = {}
+    lowest: dict[tuple[str, str, str], tuple[int, ast.expr]] = {}  # and the one starting first
     parts: list[ast.expr] = []
     for _, view, start, pointer in slices.found.values():
         step = steps[pointer]
@@ -167,15 +168,15 @@ def strided_loop(
             conditions.append(ast.Compare(left=step, ops=[ast.Gt()], comparators=[ast.Constant(0)]))
         stop = _op(start, ast.Add(), _times(trips_name, step))
         base, offset = _split_constant(start)
-        if offset < 0:  # `p - c`: versioning tested it, but a negative start would wrap here
-            conditions.append(
-                ast.Compare(left=start, ops=[ast.GtE()], comparators=[ast.Constant(0)])
-            )
         key = (view, pointer, ast.unparse(base))
+        if offset < 0 and (key not in lowest or offset < lowest[key][0]):
+            lowest[key] = offset, start
         if key not in ends or ends[key][0] < offset:
             ends[key] = offset, stop
         bounds = ast.Slice(lower=start, upper=stop, step=None if _is_one(step) else step)
         parts.append(ast.Subscript(value=_name(view), slice=bounds, ctx=ast.Load()))
+    for _, start in lowest.values():  # `p - c`: versioning tested it; a slice would wrap
+        conditions.append(ast.Compare(left=start, ops=[ast.GtE()], comparators=[ast.Constant(0)]))
     for (view, _, _), (_, stop) in ends.items():
         length = ast.Call(func=_name("len"), args=[_name(view)], keywords=[])
         conditions.append(ast.Compare(left=stop, ops=[ast.LtE()], comparators=[length]))
