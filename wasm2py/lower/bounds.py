@@ -2,19 +2,28 @@
 
 An address like `((x ^ y) & 7) * 4 + 1024` cannot leave [1024, 1052], whatever x and y
 hold, so it needs no `% 4294967296`. `bounds` reads such ranges off the expression; it knows
-nothing about variables, so it is only as good as the masks and constants it finds.
+nothing about variables but the ranges it is given (lowering gives each local its Wasm
+type's), so it is only as good as the masks and constants it finds.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 
 _MAX_DEPTH = 8  # deeper expressions are rare in addresses, and walking them is quadratic
+Interval = tuple[int, int]
+_NONE: Mapping[str, Interval] = {}
 
 
-def bounds(node: ast.expr, depth: int = 0) -> tuple[int, int] | None:
-    """(smallest, largest) value `node` can have, if its constants bound it, else None."""
+def bounds(
+    node: ast.expr, variables: Mapping[str, Interval] = _NONE, depth: int = 0
+) -> Interval | None:
+    """(smallest, largest) value `node` can have, if its constants (and the ranges given
+    for `variables`) bound it, else None."""
     kind = type(node)
+    if kind is ast.Name:
+        return variables.get(node.id)
     if kind is ast.Constant:
         value = node.value
         return (value, value) if type(value) is int else None
@@ -23,27 +32,27 @@ def bounds(node: ast.expr, depth: int = 0) -> tuple[int, int] | None:
     if depth >= _MAX_DEPTH:
         return None
     if kind is ast.IfExp:
-        body = bounds(node.body, depth + 1)
-        orelse = bounds(node.orelse, depth + 1) if body is not None else None
+        body = bounds(node.body, variables, depth + 1)
+        orelse = bounds(node.orelse, variables, depth + 1) if body is not None else None
         return None if orelse is None else (min(body[0], orelse[0]), max(body[1], orelse[1]))
     if kind is not ast.BinOp:
         return None
     op = type(node.op)
-    right = bounds(node.right, depth + 1)
+    right = bounds(node.right, variables, depth + 1)
     if op is ast.BitAnd:
-        left = bounds(node.left, depth + 1)
+        left = bounds(node.left, variables, depth + 1)
         masks = [r[1] for r in (left, right) if r is not None and r[0] >= 0]
         return (0, min(masks)) if masks else None
     if op is ast.Mod:
         if right is None or right[0] != right[1] or right[0] <= 0:
             return None
-        left = bounds(node.left, depth + 1)
+        left = bounds(node.left, variables, depth + 1)
         if left is not None and 0 <= left[0] and left[1] < right[0]:
             return left
         return 0, right[0] - 1
     if right is None:
         return None
-    left = bounds(node.left, depth + 1)
+    left = bounds(node.left, variables, depth + 1)
     if left is None:
         return None
     if op is ast.Add:
@@ -65,7 +74,7 @@ def bounds(node: ast.expr, depth: int = 0) -> tuple[int, int] | None:
     return None
 
 
-def within(node: ast.expr, limit: int) -> bool:
+def within(node: ast.expr, limit: int, variables: Mapping[str, Interval] = _NONE) -> bool:
     """Whether `node` is certainly in [0, limit)."""
-    found = bounds(node)
+    found = bounds(node, variables)
     return found is not None and found[0] >= 0 and found[1] < limit

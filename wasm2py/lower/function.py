@@ -45,6 +45,13 @@ class FunctionLowerer:
         self.index = index
         self.code = code
         self.ftype = ftype
+        # Each integer local holds a value of its type, reduced: [0, 2**32) or [0, 2**64).
+        local_types = (*ftype.params, *code.local_types)
+        self.local_ranges = {
+            f"l{k}": (0, (1 << _INT_BITS[t]) - 1)
+            for k, t in enumerate(local_types)
+            if t in _INT_BITS
+        }
         self.analysis: Analysis = analyze(code.body)
         self.flat = self.analysis.needs_flat if flat is None else flat
         # Temporaries are numbered by a counter the value stack shares: handing it a bound
@@ -664,3 +671,4 @@ def lower_function(env: Env, index: int, code: Code, flat: bool | None = None) -
 
 
 _ACCESSES = frozenset({"load", "store"})
+_INT_BITS = {"i32": 32, "i64": 64}

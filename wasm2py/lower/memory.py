@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from ..module import Instr
+from .bounds import within
 from .env import DATA_SEGMENTS, memory_bytes_id, memory_id
 from .numeric import fold
 from .stack import Entry, name
@@ -89,7 +90,7 @@ def lower_store(fl, ins: Instr) -> None:
     accessor, mask = _STORERS[(valtype, ins.op.data["width"])]
     addr, value = fl.pop_for_effect(2)
     v = value.expr
-    if mask is not None:
+    if mask is not None and not within(v, mask + 1, fl.local_ranges):
         v = ast.BinOp(left=v, op=ast.BitAnd(), right=ast.Constant(mask))
         v = fold(v)
     address = _address(addr.expr, offset)

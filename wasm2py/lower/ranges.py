@@ -82,9 +82,10 @@ class State:
 
 
 _WIDEN_AFTER = 2  # rounds of a loop after which moving bounds are dropped
-# A bigger function is left alone: its states grow with it, and the loops this pays off in
-# are mostly in small functions.
-_MAX_STATEMENTS = 250
+# Only small functions with a loop are analysed: the analysis costs about as much as
+# lowering them, and pays off in loops; a bigger function's states grow with it. (The
+# types and constants alone bound values as they are lowered, everywhere: bounds.py.)
+_MAX_STATEMENTS = 60
 _INT_BITS = {"i32": 32, "i64": 64}
 _UNBOUNDED = 1 << 256  # beyond any value generated code holds: a bound only tests set
 _VIEW_RANGES = {
@@ -452,7 +453,7 @@ def drop_wraps_in_range(func: ast.FunctionDef, local_types: list[ValType]) -> as
     `l<k>_<n>`; each holds a value of its type, reduced, or an element index)."""
     survey = _Survey({a.arg for a in func.args.args})
     survey.block(func.body)
-    if survey.statements > _MAX_STATEMENTS:
+    if survey.statements > _MAX_STATEMENTS or not survey.loops:
         return func
     nonlocals = {n for node in func.body if type(node) is ast.Nonlocal for n in node.names}
     own = survey.stored - nonlocals
@@ -483,6 +484,7 @@ class _Survey:
         self.signed: set[str] = set()
         self.copies: list[tuple[str, str]] = []  # (target, source) of `target = source`
         self.statements = 0
+        self.loops = 0
 
     def block(self, statements: list[ast.stmt]) -> None:
         self.statements += len(statements)
@@ -500,6 +502,7 @@ class _Survey:
                             self.signed.add(target.id)
             elif kind is ast.If or kind is ast.While:
                 self.negative_compares(node.test)
+                self.loops += kind is ast.While
             for nested in nested_blocks(node):
                 self.block(nested)
 
