@@ -120,6 +120,12 @@ def _accessor(node: ast.expr, table: dict) -> tuple[str, int] | None:
     return found
 
 
+# Webs are split in functions of at most this many statements (that read a variable): the
+# reaching definitions grow with a function's length times its definitions, and the loops
+# webs pay off in rarely sit in the longest functions.
+_MAX_WEBS_STATEMENTS = 400
+
+
 class _Scan:
     """One pass over the function: which statements hold accesses, which variables it
     assigns, which are nonlocal (globals, which calls may write), and what each statement
@@ -380,8 +386,10 @@ def use_aligned_views(func: ast.FunctionDef, facts: dict[str, int]) -> ast.Funct
     if not views.viewed or not scan.in_loop_addresses:
         return func  # what follows pays off in loops only
     # A parameter's webs split too: the one it has on entry keeps its name.
-    renames, new_names = split_webs(
-        func, _mixed(states, scan.pointers(scan.in_loop_addresses) & own, facts), reads
+    renames, new_names = (
+        split_webs(func, _mixed(states, scan.pointers(scan.in_loop_addresses) & own, facts), reads)
+        if len(reads) <= _MAX_WEBS_STATEMENTS
+        else ({}, set())
     )
     own -= params
     for key, renamed in renames.items():
