@@ -1,4 +1,4 @@
-"""The range of an integer expression, from its constants alone.
+"""The range of an integer expression, from its constants, loads and masks.
 
 An address like `((x ^ y) & 7) * 4 + 1024` cannot leave [1024, 1052], whatever x and y
 hold, so it needs no `% 4294967296`. `bounds` reads such ranges off the expression; it knows
@@ -14,6 +14,26 @@ from collections.abc import Mapping
 _MAX_DEPTH = 8  # deeper expressions are rare in addresses, and walking them is quadratic
 Interval = tuple[int, int]
 _NONE: Mapping[str, Interval] = {}
+_LOADED = {
+    "": (0, 255),  # the memory's bytes
+    "H": (0, 0xFFFF),
+    "h": (-0x8000, 0x7FFF),
+    "I": (0, 0xFFFFFFFF),
+    "i": (-0x80000000, 0x7FFFFFFF),
+    "Q": (0, 0xFFFFFFFFFFFFFFFF),
+}
+
+
+def loaded_range(node: ast.Subscript) -> Interval | None:
+    """The values a load from memory gives (`m0[a]`, `m0I[i]`), by the view's format."""
+    view = node.value
+    if type(view) is not ast.Name or not view.id.startswith("m"):
+        return None
+    rest = view.id[1:]
+    digits = rest.rstrip("HhIiQd")
+    if not digits.isdigit():
+        return None
+    return _LOADED.get(rest[len(digits) :])
 
 
 def bounds(
@@ -29,6 +49,8 @@ def bounds(
         return (value, value) if type(value) is int else None
     if kind is ast.Compare:
         return 0, 1
+    if kind is ast.Subscript:
+        return loaded_range(node)
     if depth >= _MAX_DEPTH:
         return None
     if kind is ast.IfExp:

@@ -43,6 +43,11 @@ class ForwardFlow(Generic[State]):
         """The state after what `node` evaluates itself (its nested statements aside)."""
         raise NotImplementedError
 
+    def widen(self, head: State, new_head: State, rounds: int) -> State:
+        """The head to try next, after `rounds` rounds of a loop: a subclass whose states
+        can grow many times over (intervals) gives up moving facts here."""
+        return new_head
+
     def merge(self, states: list[State | None]) -> State | None:
         reachable = [s for s in states if s is not None]
         return self.join(reachable) if reachable else None
@@ -82,11 +87,15 @@ class ForwardFlow(Generic[State]):
         nothing else writes)."""
         settled = self.heads.get(id(node))
         head = state if settled is None else self.join([settled, state])
+        rounds = 0
         while True:
             self.loops.append(([], []))
             end = self.block(node.body, self.copy(head))
             breaks, continues = self.loops.pop()
             new_head = self.merge([head, end, *continues])
+            rounds += 1
+            if new_head is not None:
+                new_head = self.widen(head, new_head, rounds)
             if new_head == head:
                 break
             head = new_head

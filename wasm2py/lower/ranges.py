@@ -32,6 +32,7 @@ import ast
 import operator
 
 from ..types import ValType
+from .bounds import bounds, loaded_range
 from .dataflow import ForwardFlow, Unsupported
 from .exprs import evaluated, nested_blocks, rewrite_statement, walk, with_children
 
@@ -54,7 +55,9 @@ class State:
     def copy(self) -> State:
         return State(self.types, dict(self.intervals), dict(self.flags), dict(self.offsets))
 
-    def of(self, var: str) -> Interval | None:
+    def get(self, var: str) -> Interval | None:
+        """The interval `var` is in: what the code says, else what its type does (so a
+        state serves as the variables of bounds.bounds)."""
         found = self.intervals.get(var)
         return found if found is not None else self.types.get(var)
 
@@ -88,14 +91,6 @@ _WIDEN_AFTER = 2  # rounds of a loop after which moving bounds are dropped
 _MAX_STATEMENTS = 60
 _INT_BITS = {"i32": 32, "i64": 64}
 _UNBOUNDED = 1 << 256  # beyond any value generated code holds: a bound only tests set
-_VIEW_RANGES = {
-    "": (0, 255),  # the memory's bytes
-    "H": (0, 0xFFFF),
-    "h": (-0x8000, 0x7FFF),
-    "I": (0, 0xFFFFFFFF),
-    "i": (-0x80000000, 0x7FFFFFFF),
-    "Q": (0, 0xFFFFFFFFFFFFFFFF),
-}
 _NEGATED = {
     ast.Lt: ast.GtE,
     ast.GtE: ast.Lt,
@@ -107,73 +102,6 @@ _NEGATED = {
 _MIRRORED = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}
 _MIRRORED.update({ast.Eq: ast.Eq, ast.NotEq: ast.NotEq})
 _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub}
-
-
-def _view_range(node: ast.Subscript) -> Interval | None:
-    """The values a load from memory can give: by the view's format."""
-    view = node.value
-    if type(view) is not ast.Name or not view.id.startswith("m"):
-        return None
-    rest = view.id[1:]
-    digits = rest.rstrip("HhIiQd")
-    if not digits.isdigit():
-        return None
-    return _VIEW_RANGES.get(rest[len(digits) :])
-
-
-def interval(node: ast.expr, state: State) -> Interval | None:
-    """The values `node` can have where `state` holds, if known."""
-    kind = type(node)
-    if kind is ast.Name:
-        return state.of(node.id)
-    if kind is ast.Constant:
-        value = node.value
-        return (value, value) if type(value) is int else None
-    if kind is ast.Compare:
-        return 0, 1
-    if kind is ast.Subscript:
-        return _view_range(node)
-    if kind is ast.IfExp:
-        body = interval(node.body, state)
-        orelse = interval(node.orelse, state) if body is not None else None
-        return None if orelse is None else (min(body[0], orelse[0]), max(body[1], orelse[1]))
-    if kind is not ast.BinOp:
-        return None
-    op = type(node.op)
-    right = interval(node.right, state)
-    if op is ast.BitAnd:
-        left = interval(node.left, state)
-        masks = [r[1] for r in (left, right) if r is not None and r[0] >= 0]
-        return (0, min(masks)) if masks else None
-    if op is ast.Mod:
-        if right is None or right[0] != right[1] or right[0] <= 0:
-            return None
-        left = interval(node.left, state)
-        if left is not None and 0 <= left[0] and left[1] < right[0]:
-            return left
-        return 0, right[0] - 1
-    if right is None:
-        return None
-    left = interval(node.left, state)
-    if left is None:
-        return None
-    if op is ast.Add:
-        return left[0] + right[0], left[1] + right[1]
-    if op is ast.Sub:
-        return left[0] - right[1], left[1] - right[0]
-    if left[0] < 0 or right[0] < 0:
-        return None  # what follows holds for non-negative operands
-    if op is ast.Mult:
-        return left[0] * right[0], left[1] * right[1]
-    if op is ast.LShift:
-        return left[0] << right[0], left[1] << right[1]
-    if op is ast.RShift:
-        return left[0] >> right[1], left[1] >> right[0]
-    if op is ast.BitOr or op is ast.BitXor:
-        return 0, (1 << max(left[1], right[1]).bit_length()) - 1
-    if op is ast.FloorDiv and right[0] > 0:
-        return left[0] // right[1], left[1] // right[0]
-    return None
 
 
 def _offset(node: ast.expr, state: State) -> Offset | None:
@@ -188,7 +116,7 @@ def _offset(node: ast.expr, state: State) -> Offset | None:
         return node.left.id, _ARITHMETIC[op](0, node.right.value)
     if _wraps(node):  # a mask of 2**k - 1 or a modulus of 2**k: the value if it fits
         limit = node.right.value + (op is ast.BitAnd)
-        inner = interval(node.left, state)
+        inner = bounds(node.left, state)
         if inner is not None and 0 <= inner[0] and inner[1] < limit:
             return _offset(node.left, state)
     return None
@@ -271,7 +199,7 @@ class _Ranges(ForwardFlow[State]):
         return state
 
     def assign(self, var: str, value: ast.expr, state: State) -> None:
-        found = interval(value, state)
+        found = bounds(value, state)
         offset = _offset(value, state)
         flag = None
         if (
@@ -384,7 +312,7 @@ class _Ranges(ForwardFlow[State]):
             return state
         limit = test.right.value
         inner = _offset(test.left, state)
-        found = state.of(inner[0]) if inner is not None else None
+        found = state.get(inner[0]) if inner is not None else None
         if found is None or found[0] < 0 or found[1] >= limit or limit & (limit - 1):
             return state
         var, k = inner
@@ -407,30 +335,16 @@ class _Ranges(ForwardFlow[State]):
         state.intervals[var] = narrowed
         return state
 
-    def loop(self, node: ast.While | ast.For, state: State) -> State | None:
-        """ForwardFlow.loop, with the bounds still moving after `_WIDEN_AFTER` rounds
-        dropped: a counter compared with an unknown bound would take 2**32 rounds."""
-        settled = self.heads.get(id(node))
-        head = state if settled is None else self.join([settled, state])
-        rounds = 0
-        while True:
-            self.loops.append(([], []))
-            end = self.block(node.body, self.copy(head))
-            breaks, continues = self.loops.pop()
-            new_head = self.merge([head, end, *continues])
-            rounds += 1
-            if rounds >= _WIDEN_AFTER and new_head is not None:
-                new_head.intervals = {
-                    var: bounds
-                    for var, bounds in new_head.intervals.items()
-                    if head.intervals.get(var) == bounds
-                }
-            if new_head == head:
-                break
-            head = new_head
-        self.heads[id(node)] = self.copy(head)
-        always = type(node) is ast.While and type(node.test) is ast.Constant and node.test.value
-        return self.merge(breaks if always else [*breaks, head])
+    def widen(self, head: State, new_head: State, rounds: int) -> State:
+        """Drops the bounds still moving after `_WIDEN_AFTER` rounds: a counter compared
+        with an unknown bound would take 2**32 rounds."""
+        if rounds >= _WIDEN_AFTER:
+            new_head.intervals = {
+                var: found
+                for var, found in new_head.intervals.items()
+                if head.intervals.get(var) == found
+            }
+        return new_head
 
 
 def _unwrapped(node: ast.expr, state: State) -> ast.expr:
@@ -441,7 +355,7 @@ def _unwrapped(node: ast.expr, state: State) -> ast.expr:
     node = with_children(node, lambda child: _unwrapped(child, state))
     if _wraps(node):
         limit = node.right.value + (type(node.op) is ast.BitAnd)
-        inner = interval(node.left, state)
+        inner = bounds(node.left, state)
         if inner is not None and 0 <= inner[0] and inner[1] < limit:
             return node.left
     return node
@@ -497,7 +411,7 @@ class _Survey:
                         self.stored.add(target.id)
                         if type(value) is ast.Name:
                             self.copies.append((target.id, value.id))
-                        loaded = _view_range(value) if type(value) is ast.Subscript else None
+                        loaded = loaded_range(value) if type(value) is ast.Subscript else None
                         if loaded is not None and loaded[0] < 0:
                             self.signed.add(target.id)
             elif kind is ast.If or kind is ast.While:
