@@ -59,13 +59,15 @@ def _body(wat: str) -> str:
     return wasm2py.translate(wasmtime.wat2wasm(wat)).split("def f0(")[1].split("F0 = ")[0]
 
 
-def _outcomes(wat: str, export: str, *args, fill: bytes = b"") -> tuple[object, object]:
-    """Our result and wasmtime's, each a value or ("trap", message class)."""
+def _outcomes(
+    wat: str, export: str, *args, fill: bytes = b"", memory: bool = False
+) -> tuple[object, object]:
+    """Our result and wasmtime's, each a value or ("trap", out of bounds or not), after
+    `fill` is written at address 0; with `memory`, each paired with the page afterwards."""
     wasm = wasmtime.wat2wasm(wat)
     ours_instance = load_module(wasm).instantiate()
     store = wasmtime.Store()
-    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), [])
-    exports = instance.exports(store)
+    exports = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), []).exports(store)
     if fill:
         ours_instance.exports["memory"].write(0, fill)
         exports["memory"].write(store, fill, 0)
@@ -77,6 +79,9 @@ def _outcomes(wat: str, export: str, *args, fill: bytes = b"") -> tuple[object, 
         theirs = exports[export](store, *args)
     except wasmtime.Trap as trap:
         theirs = ("trap", "out of bounds" in str(trap))
+    if memory:
+        ours = ours, ours_instance.exports["memory"].read(0, PAGE)
+        theirs = theirs, exports["memory"].read(store, 0, PAGE)
     return ours, theirs  # i32 results as both give them, signed
 
 
@@ -153,24 +158,6 @@ MARK = """
 """
 
 
-def _memories_after(export: str, *args) -> tuple[object, object]:
-    """Our outcome and memory, and wasmtime's, after calling `export` of MARK."""
-    wasm = wasmtime.wat2wasm(MARK)
-    ours_instance = load_module(wasm).instantiate()
-    store = wasmtime.Store()
-    exports = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), []).exports(store)
-    try:
-        ours = ours_instance.exports[export](*args)
-    except Trap as trap:
-        ours = ("trap", "out of bounds" in str(trap))
-    try:
-        theirs = exports[export](store, *args)
-    except wasmtime.Trap as trap:
-        theirs = ("trap", "out of bounds" in str(trap))
-    ours_memory = ours_instance.exports["memory"].read(0, PAGE)
-    return (ours, ours_memory), (theirs, exports["memory"].read(store, 0, PAGE))
-
-
 def test_stores_of_an_unchanged_value_fill_slices():
     body = _body(MARK)
     assert "] = b'\\x01' * _trips" in body
@@ -192,7 +179,7 @@ def test_byte_marking_matches_wasmtime(j, n, d):
     steps = max(signed(n) - signed(j), 0) // d + 1
     if steps > 5000 and j + 3 + (steps - 1) * d >= 2**31:
         return  # a loop wasmtime and we would spend long on
-    ours, theirs = _memories_after("bytes", j, n, d)
+    ours, theirs = _outcomes(MARK, "bytes", j, n, d, memory=True)
     assert ours == theirs
 
 
@@ -206,7 +193,7 @@ def test_byte_marking_matches_wasmtime(j, n, d):
 @example(j=PAGE // 4 - 3 * 39 - 1, n=40, v=7)  # the last word is memory's last
 @example(j=PAGE // 4 - 3 * 39, n=40, v=7)  # one past it
 def test_word_filling_matches_wasmtime(j, n, v):
-    ours, theirs = _memories_after("words", j, n, v)
+    ours, theirs = _outcomes(MARK, "words", j, n, v, memory=True)
     assert ours == theirs
 
 
@@ -219,7 +206,7 @@ def test_word_filling_matches_wasmtime(j, n, v):
 @example(j=PAGE // 8 - 52, n=50)  # the last double is memory's last
 @example(j=PAGE // 8 - 51, n=50)  # one past it
 def test_double_filling_matches_wasmtime(j, n):
-    ours, theirs = _memories_after("doubles", j, n)
+    ours, theirs = _outcomes(MARK, "doubles", j, n, memory=True)
     assert ours == theirs
 
 
