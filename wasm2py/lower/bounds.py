@@ -100,3 +100,22 @@ def within(node: ast.expr, limit: int, variables: Mapping[str, Interval] = _NONE
     """Whether `node` is certainly in [0, limit)."""
     found = bounds(node, variables)
     return found is not None and found[0] >= 0 and found[1] < limit
+
+
+def unreduced(node: ast.expr, variables: Mapping[str, Interval] = _NONE) -> ast.expr:
+    """`node` without its outer reduction, `x % m` or `x & (2**k - 1)`, where x is in range
+    anyway: `((x & 7) + 256) % 4294967296` is `(x & 7) + 256`, and an i32 local's
+    `(x >> 24) & 255` is `x >> 24`."""
+    if type(node) is ast.BinOp and type(node.right) is ast.Constant:
+        op, constant = type(node.op), node.right.value
+        if type(constant) is not int or constant <= 0:
+            return node
+        if op is ast.Mod:
+            limit = constant  # x % m is x for x in [0, m)
+        elif op is ast.BitAnd and constant & (constant + 1) == 0:
+            limit = constant + 1  # x & (2**k - 1) is x for x in [0, 2**k)
+        else:
+            return node
+        if within(node.left, limit, variables):
+            return node.left
+    return node

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import ast
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
 
 from ..module import Instr
 from ..opcodes import BY_NAME
-from .bounds import within
+from .bounds import unreduced
 from .stack import Entry
 
 # Helpers that raise a Trap for some operands: their results must keep their place in order.
@@ -200,25 +200,6 @@ _MASKS = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
 _SIGNED_DIVISIONS = frozenset(f"{t}.{op}" for t in ("i32", "i64") for op in ("div_s", "rem_s"))
 
 
-def _unwrapped_in_range(expr: ast.expr, locals_: Mapping[str, tuple[int, int]]) -> ast.expr:
-    """`expr` without its outer reduction when the constants and the locals' types keep it in
-    range anyway: `((x & 7) + 256) % 4294967296` is `(x & 7) + 256`, and an i32 local's
-    `(x >> 24) & 255` is `x >> 24`."""
-    if type(expr) is ast.BinOp and type(expr.right) is ast.Constant:
-        op, constant = type(expr.op), expr.right.value
-        if type(constant) is not int or constant <= 0:
-            return expr
-        if op is ast.Mod:
-            limit = constant  # x % m is x for x in [0, m)
-        elif op is ast.BitAnd and constant & (constant + 1) == 0:
-            limit = constant + 1  # x & (2**k - 1) is x for x in [0, 2**k)
-        else:
-            return expr
-        if within(expr.left, limit, locals_):
-            return expr.left
-    return expr
-
-
 _ROTATES = frozenset(f"{t}.{op}" for t in ("i32", "i64") for op in ("rotl", "rotr"))
 
 
@@ -401,7 +382,7 @@ def lower_numeric(fl, ins: Instr) -> None:
     if all(constant):
         expr = fold(expr)
     elif any(constant):
-        expr = _unwrapped_in_range(fold_template_constants(expr, exprs), fl.local_ranges)
+        expr = unreduced(fold_template_constants(expr, exprs), fl.local_ranges)
     fl.stack.push(
         Entry(
             expr,

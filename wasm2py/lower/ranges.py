@@ -32,7 +32,7 @@ import ast
 import operator
 
 from ..types import ValType
-from .bounds import bounds, loaded_range
+from .bounds import bounds, loaded_range, unreduced
 from .dataflow import ForwardFlow, Unsupported
 from .exprs import evaluated, nested_blocks, rewrite_statement, walk, with_children
 
@@ -99,8 +99,14 @@ _NEGATED = {
     ast.Eq: ast.NotEq,
     ast.NotEq: ast.Eq,
 }
-_MIRRORED = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}
-_MIRRORED.update({ast.Eq: ast.Eq, ast.NotEq: ast.NotEq})
+_MIRRORED = {
+    ast.Lt: ast.Gt,
+    ast.Gt: ast.Lt,
+    ast.LtE: ast.GtE,
+    ast.GtE: ast.LtE,
+    ast.Eq: ast.Eq,
+    ast.NotEq: ast.NotEq,
+}
 _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub}
 
 
@@ -114,12 +120,8 @@ def _offset(node: ast.expr, state: State) -> Offset | None:
     op = type(node.op)
     if op in _ARITHMETIC and type(node.left) is ast.Name and type(node.right.value) is int:
         return node.left.id, _ARITHMETIC[op](0, node.right.value)
-    if _wraps(node):  # a mask of 2**k - 1 or a modulus of 2**k: the value if it fits
-        limit = node.right.value + (op is ast.BitAnd)
-        inner = bounds(node.left, state)
-        if inner is not None and 0 <= inner[0] and inner[1] < limit:
-            return _offset(node.left, state)
-    return None
+    inner = unreduced(node, state)  # a reduction of a value already in range
+    return None if inner is node else _offset(inner, state)
 
 
 def _narrowed(found: Interval | None, op: type, constant: int) -> Interval | None:
@@ -291,14 +293,14 @@ class _Ranges(ForwardFlow[State]):
             if type(left) is ast.Name and type(right) is ast.Constant:
                 state = self.limit(state, left.id, op, right.value)
             elif type(right) is ast.Constant and holds and op in (ast.Lt, ast.LtE):
-                state = self.within(state, left, right.value - (op is ast.Lt))
+                state = self.range_check(state, left, right.value - (op is ast.Lt))
             elif type(right) is ast.Name and type(left) is ast.Constant and op in _MIRRORED:
                 state = self.limit(state, right.id, _MIRRORED[op], left.value)
             if state is None:
                 return None
         return state
 
-    def within(self, state: State, test: ast.expr, high) -> State | None:
+    def range_check(self, state: State, test: ast.expr, high) -> State | None:
         """`state` where `(v - c) % 2**32 <= high`: C's `c <= v && v <= c + high`, compiled
         to one unsigned compare."""
         if type(high) is not int or high < 0:
@@ -352,13 +354,7 @@ def _unwrapped(node: ast.expr, state: State) -> ast.expr:
     kind = type(node)
     if kind is ast.Name or kind is ast.Constant:
         return node
-    node = with_children(node, lambda child: _unwrapped(child, state))
-    if _wraps(node):
-        limit = node.right.value + (type(node.op) is ast.BitAnd)
-        inner = bounds(node.left, state)
-        if inner is not None and 0 <= inner[0] and inner[1] < limit:
-            return node.left
-    return node
+    return unreduced(with_children(node, lambda child: _unwrapped(child, state)), state)
 
 
 def drop_wraps_in_range(func: ast.FunctionDef, local_types: list[ValType]) -> ast.FunctionDef:

@@ -28,15 +28,11 @@ from collections.abc import Callable
 
 from .env import is_memory_data, is_memory_view
 from .exprs import clone, names, no_reentry, with_children
-from .stack import assign
+from .stack import assign, name
 
 FLAG = "STRIDED_VIEWS"  # wasm2py_runtime.memory: whether typed views take extended slices
 FILLER = "strided_values"  # wasm2py_runtime.memory: copies of a value in a view's format
 TRIPS = "_trips"  # the trip count, bound before the test (no other generated name starts _t)
-
-
-def _name(var: str) -> ast.Name:
-    return ast.Name(id=var, ctx=ast.Load())
 
 
 def _op(left: ast.expr, op: ast.operator, right: ast.expr) -> ast.expr:
@@ -76,7 +72,7 @@ class _Slices:
             return None
         if pointer not in self.steps:
             return None
-        start: ast.expr = _name(pointer)
+        start: ast.expr = name(pointer)
         if pointer in self.stepped:  # read after its step: one step ahead
             start = _op(start, ast.Add(), self.steps[pointer])
         if extra is not None:
@@ -96,7 +92,7 @@ class _Slices:
                 key = f"{view}[{ast.unparse(start)}]"
                 if key not in self.found:
                     self.found[key] = (f"e{len(self.found)}", view, start, pointer)
-                return _name(self.found[key][0])
+                return name(self.found[key][0])
             if names(node.slice) & self.steps.keys():
                 self.failed = True  # a pointer read some other way
         return with_children(node, self.expr)
@@ -151,10 +147,10 @@ def strided_loop(
         kept.append(ast.Assign(targets=[target], value=value, lineno=0))
     if not slices.found or (store is not None and len(slices.found) > 1) or (store and kept):
         return None
-    trips_name = _name(TRIPS)
+    trips_name = name(TRIPS)
     conditions: list[ast.expr] = []
     if any(is_memory_view(view) for _, view, _, _ in slices.found.values()):
-        conditions.append(_name(FLAG))
+        conditions.append(name(FLAG))
     positive: set[str] = set()
     # (view, pointer, start less its constant) -> the largest constant: the slice that ends
     # last, whose end alone needs testing against the view's length
@@ -174,11 +170,11 @@ def strided_loop(
         if key not in ends or ends[key][0] < offset:
             ends[key] = offset, stop
         bounds = ast.Slice(lower=start, upper=stop, step=None if _is_one(step) else step)
-        parts.append(ast.Subscript(value=_name(view), slice=bounds, ctx=ast.Load()))
+        parts.append(ast.Subscript(value=name(view), slice=bounds, ctx=ast.Load()))
     for _, start in lowest.values():  # `p - c`: versioning tested it; a slice would wrap
         conditions.append(ast.Compare(left=start, ops=[ast.GtE()], comparators=[ast.Constant(0)]))
     for (view, _, _), (_, stop) in ends.items():
-        length = ast.Call(func=_name("len"), args=[_name(view)], keywords=[])
+        length = ast.Call(func=name("len"), args=[name(view)], keywords=[])
         conditions.append(ast.Compare(left=stop, ops=[ast.LtE()], comparators=[length]))
     if store is None:
         walk = _reading(parts, [e[0] for e in slices.found.values()], kept)
@@ -187,7 +183,7 @@ def strided_loop(
     finals = [
         assign(
             [var],
-            [_op(_name(var), ast.Add() if var in steps else ast.Sub(), _times(trips_name, step))],
+            [_op(name(var), ast.Add() if var in steps else ast.Sub(), _times(trips_name, step))],
         )
         for var, step in (*steps.items(), *down.items())
     ]
@@ -205,7 +201,7 @@ def _reading(parts: list[ast.expr], elements: list[str], body: list[ast.stmt]) -
         target, iterable = targets[0], parts[0]
     else:
         target = ast.Tuple(elts=targets, ctx=ast.Store())
-        iterable = ast.Call(func=_name("zip"), args=parts, keywords=[])
+        iterable = ast.Call(func=name("zip"), args=parts, keywords=[])
     return ast.For(
         target=target,
         iter=iterable,
@@ -219,14 +215,14 @@ def _reading(parts: list[ast.expr], elements: list[str], body: list[ast.stmt]) -
 def _filling(part: ast.Subscript, view: str, value: ast.expr, count: ast.expr) -> ast.stmt:
     """`part = <count copies of value>`, in the view's format."""
     if is_memory_view(view):
-        call = ast.Call(func=_name(FILLER), args=[_name(view), value, count], keywords=[])
+        call = ast.Call(func=name(FILLER), args=[name(view), value, count], keywords=[])
         copies: ast.expr = call
     else:
         if type(value) is ast.Constant:
             one: ast.expr = ast.Constant(bytes((value.value,)))
         else:
             items = ast.Tuple(elts=[value], ctx=ast.Load())
-            one = ast.Call(func=_name("bytes"), args=[items], keywords=[])
+            one = ast.Call(func=name("bytes"), args=[items], keywords=[])
         copies = ast.BinOp(left=one, op=ast.Mult(), right=count)
     part.ctx = ast.Store()
     return ast.Assign(targets=[part], value=copies, lineno=0)

@@ -31,6 +31,7 @@ from .exprs import (
     with_children,
 )
 from .hoist import is_hoisted
+from .stack import name
 from .strided import strided_loop
 from .webs import split_webs, statement_reads
 
@@ -131,10 +132,6 @@ def _continues(statements: list[ast.stmt]) -> int:
     return total
 
 
-def _name(var: str) -> ast.Name:
-    return ast.Name(id=var, ctx=ast.Load())
-
-
 def _op(left: ast.expr, op: ast.operator, right: ast.expr) -> ast.BinOp:
     return ast.BinOp(left=left, op=op, right=right)
 
@@ -180,10 +177,10 @@ class _Loop:
                     continue
                 if found[0] == var:
                     self.stepped[var] = found[1:]
-                    self.entry[var] = _name(var)
+                    self.entry[var] = name(var)
                 elif copied == (found[0], var) and self.writes.get(found[0]) == 1:
                     self.stepped[found[0]] = found[1:]
-                    self.entry[found[0]] = _name(var)
+                    self.entry[found[0]] = name(var)
                     self.copies.add(found[0])
 
     def invariant(self, node: ast.expr) -> bool:
@@ -269,15 +266,15 @@ class _Loop:
             return None
         many = _op(step, ast.Mult(), ast.Constant(_MIN_TRIPS))
         conditions = [
-            _compare(_op(bound, ast.Sub(), _name(counter)), ast.GtE(), many),
-            _compare(_name(counter), ast.Lt(), sign_bit),
+            _compare(_op(bound, ast.Sub(), name(counter)), ast.GtE(), many),
+            _compare(name(counter), ast.Lt(), sign_bit),
             _compare(_op(bound, ast.Add(), step), ast.Lt(), sign_bit),
         ]
         if type(step) is not ast.Constant:
             conditions.append(_compare(step, ast.Gt(), ast.Constant(0)))
         distance = ast.Call(
-            func=_name("max"),
-            args=[_op(bound, ast.Sub(), _name(counter)), ast.Constant(0)],
+            func=name("max"),
+            args=[_op(bound, ast.Sub(), name(counter)), ast.Constant(0)],
             keywords=[],
         )
         # Exact (lower/strided.py runs exactly this many): stepped on while c <= bound, or
@@ -289,12 +286,12 @@ class _Loop:
         else:
             rounded_up = _op(distance, ast.Add(), _op(step, ast.Sub(), ast.Constant(1)))
             trips = _op(rounded_up, ast.FloorDiv(), step)
-        fast_test = ast.Compare(left=_name(counter), ops=[op()], comparators=[bound])
+        fast_test = ast.Compare(left=name(counter), ops=[op()], comparators=[bound])
         return (
             conditions,
             trips,
             fast_test,
-            {counter: (_name(counter), _op(bound, ast.Add(), step))},
+            {counter: (name(counter), _op(bound, ast.Add(), step))},
             None,
         )
 
@@ -363,7 +360,7 @@ class _Ranges:
                 # Stepped down, nothing else bounds its start: an i64 local stepped by i32
                 # arithmetic, or one masked to fewer bits, may start above the limit.
                 found.append(_compare(self.loop.entry[var], ast.Lt(), ast.Constant(limit)))
-            moved = _name(amount) if amount is not None else ast.Constant(constant)
+            moved = name(amount) if amount is not None else ast.Constant(constant)
             if sign > 0:
                 high = _op(self.extreme(var, 1), ast.Add(), moved)
                 found.append(_compare(high, ast.Lt(), ast.Constant(limit)))
@@ -394,7 +391,7 @@ class _Unwrap:
             return node
         if self.ranges.drop(node):
             var, sign, amount, _ = _step(node)
-            return _op(_name(var), ast.Add() if sign > 0 else ast.Sub(), amount)
+            return _op(name(var), ast.Add() if sign > 0 else ast.Sub(), amount)
         return with_children(node, self.expr)
 
 
