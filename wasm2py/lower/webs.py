@@ -15,8 +15,8 @@ import ast
 
 from .dataflow import ForwardFlow, Unsupported
 from .exprs import (
-    children,
     evaluated,
+    names,
     nested_blocks,
     rewrite_statement,
     stored_names,
@@ -112,16 +112,7 @@ def statement_reads(statements: list[ast.stmt], found: StatementReads | None = N
     if found is None:
         found = {}
     for node in statements:
-        read: set[str] = set()
-        for expr in evaluated(node):
-            pending = [expr]
-            while pending:
-                sub = pending.pop()
-                if type(sub) is ast.Name:
-                    if type(sub.ctx) is ast.Load:
-                        read.add(sub.id)
-                elif type(sub) is not ast.Constant:
-                    pending.extend(children(sub))
+        read = names(*evaluated(node))  # a name evaluated is read: targets are not evaluated
         if read:
             found[id(node)] = (node, read)
         for nested in nested_blocks(node):
